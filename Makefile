@@ -1,0 +1,91 @@
+# cutover - build, test, benchmark and demo.
+#
+#   make            build ./cutover
+#   make test       install missing Debian packages, then unit + end-to-end
+#                   tests, plain and under ASan+UBSan; ends with a summary line
+#   make bench      side-by-side benchmarks (never part of make test)
+#   make demo       run cutover live on haproxy-example.cfg
+#
+# Every source under src/ (but main.c) goes into one static library that
+# the binary, the unit tests and the fuzzers link.
+
+CC      ?= cc
+PKGS    := libuv jansson libcurl yaml-0.1
+BUILD   ?= build
+SAN     ?=
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wno-unused-parameter \
+           -Wno-format-truncation
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude $(PKG_CFLAGS)
+LDLIBS  := $(PKG_LIBS) -lm
+
+ifeq ($(SAN),1)
+BUILD := build/asan
+ALL_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRCS  := $(filter-out src/main.c,$(wildcard src/*.c src/util/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
+
+.PHONY: all deps test unit e2e tools bench demo clean check-style
+
+all: cutover
+
+cutover: $(BUILD)/cutover
+	@if [ "$(BUILD)" = build ]; then cp $(BUILD)/cutover cutover; fi
+
+$(BUILD)/cutover: $(BUILD)/src/main.o $(BUILD)/libcutover.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libcutover.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c $(wildcard include/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcutover.a $(wildcard include/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcutover.a \
+		$(LDLIBS) -lcmocka
+
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libcutover.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcutover.a $(LDLIBS)
+
+tools: $(TOOL_BINS)
+unit-bins: $(UNIT_BINS)
+
+deps:
+	@sh contrib/install-deps.sh
+
+check-style:
+	@sh contrib/check-style
+
+# The test driver builds both variants itself (plain and SAN=1).
+test: deps
+	@sh tests/run.sh
+
+unit: cutover unit-bins
+	@sh tests/run.sh --unit-only
+
+bench: deps
+	@sh tests/bench/run.sh
+
+demo: deps
+	@sh contrib/demo.sh
+
+clean:
+	rm -rf build cutover

@@ -1,0 +1,192 @@
+/* stat.h - pure parsers for HAProxy 2.6 runtime-API replies.
+ *
+ * Every function here takes a reply as bytes (not necessarily
+ * NUL-terminated; `len` is authoritative), never does I/O, never prints, and
+ * either fills its output completely or returns an error and leaves the
+ * output empty (freed). They are the only place in cutover that knows the
+ * text formats of HAProxy's answers (see ../shared/HAPROXY.md §2, §3).
+ *
+ * Hostile input (truncated, oversized fields, missing or reordered columns,
+ * garbage, embedded NULs) gives CUT_EPROTO with a message saying what was
+ * wrong and on which line, never a crash or a half-filled result.
+ */
+#ifndef CUT_STAT_H
+#define CUT_STAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define STAT_NAME_MAX 128	/* backend/server names; longer = CUT_EPROTO */
+
+/* Admin state as an operator thinks of it, from srv_admin_state bits or
+ * the CSV status prefix. Maintenance wins over drain. */
+enum srv_admin {
+	SRV_ADMIN_READY = 0,
+	SRV_ADMIN_DRAIN,
+	SRV_ADMIN_MAINT,
+	SRV_ADMIN_COUNT		/* keep last */
+};
+
+/* Operational state, srv_op_state of `show servers state`. */
+enum srv_op {
+	SRV_OP_DOWN = 0,	/* STOPPED */
+	SRV_OP_STARTING,	/* up, in slowstart */
+	SRV_OP_UP,		/* RUNNING */
+	SRV_OP_STOPPING,	/* up, soft-stopping (NOLB) */
+	SRV_OP_COUNT		/* keep last */
+};
+
+const char *srv_admin_name(enum srv_admin a);	/* "ready" "drain" "maint" */
+const char *srv_op_name(enum srv_op o);		/* "down" "starting" "up" "stopping" */
+
+/* srv_admin_state bits (HAPROXY.md §1.1) to the operator's view:
+ * any of 0x01|0x02|0x04|0x20|0x40 -> MAINT, else 0x08|0x10 -> DRAIN. */
+enum srv_admin stat_admin_from_bits(unsigned bits);
+
+/* ---- show stat (CSV) ------------------------------------------------- */
+
+/* One line of `show stat` of type server (type 2). Columns are located by
+ * the header line, never by fixed position. A numeric column that is empty
+ * in the reply is -1. Only server lines (type 2) are kept; FRONTEND,
+ * BACKEND and listener lines are skipped. */
+struct stat_row {
+	char backend[STAT_NAME_MAX];	/* pxname */
+	char server[STAT_NAME_MAX];	/* svname */
+	int64_t iid, sid;		/* proxy and server numeric ids */
+	int64_t qcur, scur, stot;
+	int64_t econ, eresp, wretr, wredis;
+	int64_t hrsp_5xx, cli_abrt, srv_abrt;
+	int64_t chkfail, chkdown, lastchg;
+	int64_t weight;		/* effective weight (column "weight") */
+	int64_t uweight;	/* user weight; -1 if the column is absent */
+	int64_t check_rise, check_fall, check_health;
+	int64_t throttle;
+	char status[32];	/* "UP", "DOWN 1/3", "DRAIN", "MAINT", "no check" ... */
+	char check_status[24];	/* "L7OK", "L4CON", "" ...; leading "* " stripped */
+	bool check_running;	/* check_status had the "* " prefix */
+	char addr[80];		/* "127.0.0.1:18081", "" if absent */
+};
+
+struct stat_table {
+	struct stat_row *rows;
+	size_t n;
+};
+
+/* Parse the CSV reply of `show stat ...` (header line "# pxname,svname,..."
+ * first, one line per object, an empty line or the end ends it). Required
+ * columns: pxname svname qcur scur status weight type sid iid; any other
+ * missing column reads as -1 / "". Quoted fields ("a,b") are understood.
+ * A line with fewer fields than the header is CUT_EPROTO. An empty table
+ * (header only) is valid. */
+int stat_parse_csv(const char *text, size_t len, struct stat_table *out,
+		   struct cut_err *err);
+void stat_table_free(struct stat_table *t);
+/* First row with that backend and server, or NULL. */
+const struct stat_row *stat_table_find(const struct stat_table *t,
+				       const char *backend, const char *server);
+
+/* The admin state as shown by the CSV status prefix ("MAINT", "MAINT(via)",
+ * "MAINT(resolution)" -> MAINT; "DRAIN" -> DRAIN; else READY). */
+enum srv_admin stat_admin_from_status(const char *status);
+/* true for "UP", "UP 1/2", "NOLB", "DRAIN", "no check" (server would take
+ * traffic if ready); false for "DOWN...", "MAINT...". */
+bool stat_status_is_up(const char *status);
+/* true if the status shows a transition under way ("UP 1/2", "DOWN 1/3"). */
+bool stat_status_is_transitional(const char *status);
+
+/* ---- show servers state ----------------------------------------------- */
+
+struct srvstate_row {
+	int64_t be_id;
+	char be_name[STAT_NAME_MAX];
+	int64_t srv_id;
+	char srv_name[STAT_NAME_MAX];
+	char addr[64];
+	enum srv_op op_state;
+	unsigned admin_bits;
+	enum srv_admin admin;		/* from admin_bits */
+	int64_t uweight, iweight;
+	int64_t time_since_change;
+	int64_t check_status, check_result, check_health;
+	unsigned check_state, agent_state;
+	int64_t port;
+};
+
+struct srvstate_table {
+	struct srvstate_row *rows;
+	size_t n;
+};
+
+/* Parse `show servers state [<backend>]`: a first line "1" (format
+ * version; any other version is CUT_EPROTO), a "# be_id be_name ..." header,
+ * then space-separated rows, then an empty line or the end. Columns are
+ * located by the header. An out-of-range op state or a non-numeric numeric
+ * field is CUT_EPROTO. */
+int stat_parse_servers_state(const char *text, size_t len,
+			     struct srvstate_table *out, struct cut_err *err);
+void srvstate_table_free(struct srvstate_table *t);
+const struct srvstate_row *srvstate_find(const struct srvstate_table *t,
+					 const char *backend,
+					 const char *server);
+
+/* ---- show info -------------------------------------------------------- */
+
+struct haproxy_info {
+	int64_t pid;
+	int64_t uptime_sec;
+	int64_t start_time_sec;	/* -1 if absent */
+	int64_t stopping;	/* 0 or 1, -1 if absent */
+	int64_t nbthread;
+	int64_t curr_conns;
+	char version[48];
+	char node[64];		/* "node" field, "" if absent */
+};
+
+/* Parse `show info` ("Name: value" lines). Pid, Uptime_sec and Version are
+ * required; the rest default to -1 / "". */
+int stat_parse_info(const char *text, size_t len, struct haproxy_info *out,
+		    struct cut_err *err);
+
+/* ---- errors and messages ---------------------------------------------- */
+
+/* Classification of one command's reply, with `set severity-output number`
+ * in force on the connection (HAPROXY.md §3.1, §3.3). */
+enum reply_kind {
+	REPLY_OK = 0,		/* empty reply: silent success */
+	REPLY_OUTPUT,		/* data without severity prefix (show stat ...) */
+	REPLY_INFO,		/* "[4]:".."[7]:" prefixed message */
+	REPLY_ERROR,		/* "[0]:".."[3]:" prefixed message */
+	REPLY_KIND_COUNT	/* keep last */
+};
+
+/* What an error reply means, when HAProxy's exact text is known. */
+enum reply_error {
+	REPLY_ERR_NONE = 0,
+	REPLY_ERR_NO_BACKEND,	/* "No such backend." "Can't find backend." "No such proxy." */
+	REPLY_ERR_NO_SERVER,	/* "No such server." */
+	REPLY_ERR_PERMISSION,	/* "Permission denied" */
+	REPLY_ERR_UNKNOWN_CMD,	/* "Unknown command..." (HAProxy tags it [6]!) */
+	REPLY_ERR_OTHER,	/* any other error message */
+	REPLY_ERR_COUNT		/* keep last */
+};
+
+struct reply_class {
+	enum reply_kind kind;
+	enum reply_error error;
+	int severity;		/* 0..7, -1 without prefix */
+	char msg[256];		/* message without prefix, first line, trimmed */
+};
+
+/* Classify a reply (everything before the prompt, may be empty). An
+ * "Unknown command" reply is REPLY_ERROR whatever its severity tag. */
+void stat_classify_reply(const char *text, size_t len, struct reply_class *out);
+
+/* Parse `show cli level` output ("admin", "operator", "user", possibly
+ * "[6]: "-prefixed). Returns 0 and sets *level to 2 admin, 1 operator,
+ * 0 user; CUT_EPROTO otherwise. */
+int stat_parse_cli_level(const char *text, size_t len, int *level);
+
+#endif
