@@ -1,0 +1,370 @@
+/* fleet_wait.c - wait until servers are drained (or up) on every LB.
+ *
+ * HAProxy has no notification, so this polls, but cheaply: one
+ * `show stat BACKEND 4 SID` (~1.5 KB, ~0.1 ms) per server per LB on the
+ * kept connections, every poll_ms (50 ms by default), so the wait ends
+ * within about one poll interval of the last session closing, instead of
+ * the 1-5 s of the usual scripts. A round is complete when every LB has
+ * answered or failed; an LB that failed is "unknown" for that round and
+ * never counts as drained or up.
+ *
+ *   start -> ROUND (requests out) -> evaluate -> met?      -> done(0)
+ *                ^                      |      -> changed? -> done(CHANGED)
+ *                +------ tick timer <---+      -> deadline -> done(TIMEOUT)
+ */
+#include "fleet.h"
+#include "log.h"
+#include "rtapi_cmd.h"
+#include "strutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
+struct wait_req {
+	struct fleet_wait *w;
+	size_t ti, lb;
+	bool state_query;	/* the follow-up `show servers state` */
+};
+
+struct fleet_wait {
+	struct fleet *f;
+	const struct fleet_targets *tg;
+	enum fleet_cond cond;
+	uint64_t timeout_ms, poll_ms;
+	fleet_wait_fn *progress, *done;
+	void *arg;
+	uv_timer_t tick;
+	uv_timer_t deadline;
+	uint64_t start_ms, round_start_ms;
+	struct fleet_obs *obs;		/* last complete round */
+	struct fleet_obs *cur;		/* round in progress */
+	struct wait_req *reqs;
+	size_t pending;			/* requests of this round in flight */
+	bool finished;			/* done() has run */
+	int open_handles;
+};
+
+static const char *const cond_names[FLEET_COND_COUNT] = {
+	[FLEET_UNTIL_DRAINED] = "drained",
+	[FLEET_UNTIL_UP] = "up",
+};
+
+const char *fleet_cond_name(enum fleet_cond c)
+{
+	return c < FLEET_COND_COUNT ? cond_names[c] : "?";
+}
+
+static size_t cell(const struct fleet_wait *w, size_t ti, size_t lb)
+{
+	return ti * w->tg->nlb + lb;
+}
+
+const struct fleet_obs *fleet_wait_obs(const struct fleet_wait *w, size_t i,
+				       size_t j)
+{
+	return &w->obs[cell(w, i, j)];
+}
+
+const struct fleet_targets *fleet_wait_targets(const struct fleet_wait *w)
+{
+	return w->tg;
+}
+
+uint64_t fleet_wait_elapsed_ms(const struct fleet_wait *w)
+{
+	return uv_now(w->tick.loop) - w->start_ms;
+}
+
+static void wait_release(struct fleet_wait *w)
+{
+	free(w->obs);
+	free(w->cur);
+	free(w->reqs);
+	free(w);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+	struct fleet_wait *w = h->data;
+
+	if (--w->open_handles == 0 && w->pending == 0)
+		wait_release(w);
+}
+
+/* The one exit: report once, then free when the handles are closed and
+ * no reply is outstanding. */
+static void wait_finish(struct fleet_wait *w, int status,
+			const struct cut_err *err)
+{
+	if (w->finished)
+		return;
+	w->finished = true;
+	uv_timer_stop(&w->tick);
+	uv_timer_stop(&w->deadline);
+	w->done(w, status, err, w->arg);
+	uv_close((uv_handle_t *)&w->tick, on_closed);
+	uv_close((uv_handle_t *)&w->deadline, on_closed);
+}
+
+static bool status_is_up(const char *status)
+{
+	return strcmp(status, "UP") == 0 || strcmp(status, "no check") == 0;
+}
+
+static void evaluate(struct fleet_wait *w)
+{
+	const struct fleet_targets *tg = w->tg;
+	struct cut_err err;
+	size_t i, j, unmet = 0;
+
+	for (i = 0; i < tg->n; i++) {
+		for (j = 0; j < tg->nlb; j++) {
+			struct fleet_obs *o = &w->obs[cell(w, i, j)];
+
+			if (!o->known) {
+				o->met = false;
+			} else if (w->cond == FLEET_UNTIL_DRAINED) {
+				o->met = o->admin != SRV_ADMIN_READY &&
+					 o->sessions == 0;
+				if (o->admin == SRV_ADMIN_READY) {
+					cut_err_set(&err, CUT_ECHANGED,
+						    fleet_lb_name(w->f, j),
+						    "%s/%s is no longer drained "
+						    "on %s (someone put it back "
+						    "in service, or HAProxy "
+						    "reloaded)",
+						    tg->t[i].backend,
+						    tg->t[i].server,
+						    fleet_lb_name(w->f, j));
+					wait_finish(w, CUT_ECHANGED, &err);
+					return;
+				}
+			} else {
+				o->met = o->admin == SRV_ADMIN_READY &&
+					 status_is_up(o->status);
+			}
+			if (!o->met)
+				unmet++;
+		}
+	}
+	if (unmet == 0) {
+		wait_finish(w, 0, NULL);
+		return;
+	}
+	if (w->progress != NULL)
+		w->progress(w, 1, NULL, w->arg);
+}
+
+static void start_round(struct fleet_wait *w);
+
+static void on_tick(uv_timer_t *t)
+{
+	start_round(container_of(t, struct fleet_wait, tick));
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+	struct fleet_wait *w = container_of(t, struct fleet_wait, deadline);
+	char dur[32];
+	struct cut_err err;
+
+	str_format_duration(w->timeout_ms, dur, sizeof(dur));
+	cut_err_set(&err, CUT_ETIMEOUT, "wait", "not %s after %s",
+		    fleet_cond_name(w->cond), dur);
+	wait_finish(w, CUT_ETIMEOUT, &err);
+}
+
+static void round_complete(struct fleet_wait *w)
+{
+	uint64_t now, next;
+
+	memcpy(w->obs, w->cur, w->tg->n * w->tg->nlb * sizeof(*w->obs));
+	evaluate(w);
+	if (w->finished)
+		return;
+	now = uv_now(w->tick.loop);
+	next = w->round_start_ms + w->poll_ms;
+	uv_timer_start(&w->tick, on_tick, next > now ? next - now : 0, 0);
+}
+
+/* The CSV status shows DRAIN/MAINT only while the server is up or in
+ * maintenance: a drained server that is DOWN reads "DOWN". For those, ask
+ * `show servers state` for the admin bits (one extra request, only then). */
+static bool admin_ambiguous(const char *status)
+{
+	return strncmp(status, "DOWN", 4) == 0;
+}
+
+static void on_reply(int status, const char *reply, size_t len, void *arg);
+
+static bool send_state_query(struct fleet_wait *w, struct wait_req *rq)
+{
+	struct rtcmd cmd;
+
+	rq->state_query = true;
+	if (rtcmd_show_servers_state(&cmd, w->tg->t[rq->ti].backend) != 0 ||
+	    rtapi_send(fleet_lb_api(w->f, rq->lb), cmd.text, on_reply, rq) != 0)
+		return false;
+	w->pending++;
+	return true;
+}
+
+static void read_stat(struct fleet_obs *o, const struct fleet_target *t,
+		      const char *reply, size_t len)
+{
+	const struct stat_row *row;
+	struct stat_table tab;
+	struct cut_err err;
+
+	if (stat_parse_csv(reply, len, &tab, &err) != 0)
+		return;
+	row = stat_table_find(&tab, t->backend, t->server);
+	if (row != NULL) {
+		o->known = true;
+		o->admin = stat_admin_from_status(row->status);
+		o->sessions = (row->scur > 0 ? row->scur : 0) +
+			      (row->qcur > 0 ? row->qcur : 0);
+		snprintf(o->status, sizeof(o->status), "%s", row->status);
+		snprintf(o->check_status, sizeof(o->check_status), "%s",
+			 row->check_status);
+	}
+	stat_table_free(&tab);
+}
+
+static void read_state(struct fleet_obs *o, const struct fleet_target *t,
+		       const char *reply, size_t len)
+{
+	const struct srvstate_row *row;
+	struct srvstate_table tab;
+	struct cut_err err;
+
+	o->known = false;
+	if (stat_parse_servers_state(reply, len, &tab, &err) != 0)
+		return;
+	row = srvstate_find(&tab, t->backend, t->server);
+	if (row != NULL) {
+		o->known = true;
+		o->admin = row->admin;
+	}
+	srvstate_table_free(&tab);
+}
+
+static void on_reply(int status, const char *reply, size_t len, void *arg)
+{
+	struct wait_req *rq = arg;
+	struct fleet_wait *w = rq->w;
+	struct fleet_obs *o = &w->cur[cell(w, rq->ti, rq->lb)];
+	const struct fleet_target *t = &w->tg->t[rq->ti];
+
+	w->pending--;
+	if (w->finished) {
+		if (w->pending == 0 && w->open_handles == 0)
+			wait_release(w);
+		return;
+	}
+	if (rq->state_query) {
+		if (status == 0)
+			read_state(o, t, reply, len);
+		else
+			o->known = false;
+	} else {
+		memset(o, 0, sizeof(*o));
+		if (status == 0)
+			read_stat(o, t, reply, len);
+		if (o->known && admin_ambiguous(o->status) &&
+		    !send_state_query(w, rq))
+			o->known = false;
+	}
+	if (!o->known)
+		LOG_DEBUG("lb=%s srv=%s/%s: no answer this round",
+			  fleet_lb_name(w->f, rq->lb), t->backend, t->server);
+	if (w->pending == 0)
+		round_complete(w);
+}
+
+static void start_round(struct fleet_wait *w)
+{
+	const struct fleet_targets *tg = w->tg;
+	struct rtcmd cmd;
+	size_t i, j;
+
+	w->round_start_ms = uv_now(w->tick.loop);
+	for (i = 0; i < tg->n; i++) {
+		for (j = 0; j < tg->nlb; j++) {
+			struct wait_req *rq = &w->reqs[cell(w, i, j)];
+
+			rq->state_query = false;
+			memset(&w->cur[cell(w, i, j)], 0, sizeof(*w->cur));
+			if (rtcmd_show_stat(&cmd, tg->t[i].backend,
+					    tg->t[i].lb[j].sid) != 0 ||
+			    rtapi_send(fleet_lb_api(w->f, j), cmd.text, on_reply,
+				       rq) != 0)
+				continue;	/* unknown this round */
+			w->pending++;
+		}
+	}
+	if (w->pending == 0)
+		round_complete(w);
+}
+
+struct fleet_wait *fleet_wait_start(struct fleet *f,
+				    const struct fleet_targets *tg,
+				    enum fleet_cond cond, uint64_t timeout_ms,
+				    uint64_t poll_ms, fleet_wait_fn *progress,
+				    fleet_wait_fn *done, void *arg)
+{
+	size_t ncell = tg->n * tg->nlb, i, j;
+	struct fleet_wait *w;
+	uv_loop_t *loop;
+
+	if (tg->n == 0 || cond >= FLEET_COND_COUNT)
+		return NULL;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return NULL;
+	w->obs = calloc(ncell, sizeof(*w->obs));
+	w->cur = calloc(ncell, sizeof(*w->cur));
+	w->reqs = calloc(ncell, sizeof(*w->reqs));
+	if (w->obs == NULL || w->cur == NULL || w->reqs == NULL) {
+		wait_release(w);
+		return NULL;
+	}
+	for (i = 0; i < tg->n; i++)
+		for (j = 0; j < tg->nlb; j++) {
+			w->reqs[i * tg->nlb + j].w = w;
+			w->reqs[i * tg->nlb + j].ti = i;
+			w->reqs[i * tg->nlb + j].lb = j;
+		}
+	w->f = f;
+	w->tg = tg;
+	w->cond = cond;
+	w->timeout_ms = timeout_ms;
+	w->poll_ms = poll_ms > 0 ? poll_ms : 50;
+	w->progress = progress;
+	w->done = done;
+	w->arg = arg;
+	loop = fleet_loop(f);
+	uv_timer_init(loop, &w->tick);
+	uv_timer_init(loop, &w->deadline);
+	w->tick.data = w;
+	w->deadline.data = w;
+	w->open_handles = 2;
+	w->start_ms = uv_now(loop);
+	if (timeout_ms > 0)
+		uv_timer_start(&w->deadline, on_deadline, timeout_ms, 0);
+	/* First round from the loop, so `done` never runs in here. */
+	uv_timer_start(&w->tick, on_tick, 0, 0);
+	return w;
+}
+
+void fleet_wait_cancel(struct fleet_wait *w)
+{
+	struct cut_err err;
+
+	cut_err_set(&err, CUT_ECANCELED, "wait", "wait cancelled");
+	wait_finish(w, CUT_ECANCELED, &err);
+}
