@@ -73,6 +73,7 @@ struct stat_row {
 struct stat_table {
 	struct stat_row *rows;
 	size_t n;
+	bool sorted;		/* by (backend, server): see stat_table_sort() */
 };
 
 /* Parse the CSV reply of `show stat ...` (header line "# pxname,svname,..."
@@ -84,6 +85,10 @@ struct stat_table {
 int stat_parse_csv(const char *text, size_t len, struct stat_table *out,
 		   struct cut_err *err);
 void stat_table_free(struct stat_table *t);
+/* Sort the rows by (backend, server) so that stat_table_find() is a
+ * binary search instead of a scan: status on 500 servers otherwise spends
+ * its time in 250,000 strcmp() per LB. */
+void stat_table_sort(struct stat_table *t);
 /* First row with that backend and server, or NULL. */
 const struct stat_row *stat_table_find(const struct stat_table *t,
 				       const char *backend, const char *server);

@@ -185,6 +185,8 @@ static void on_read_reply(int status, const char *reply, size_t len,
 		rc = stat_parse_servers_state(reply, len, &lv->state, &err);
 	} else if (lv->status == 0) {
 		rc = stat_parse_csv(reply, len, &lv->stat, &err);
+		if (rc == 0)
+			stat_table_sort(&lv->stat);
 	}
 	if (rc != 0) {
 		snprintf(err.where, sizeof(err.where), "%s", lv->name);

@@ -657,6 +657,7 @@ int stat_parse_csv(const char *text, size_t len, struct stat_table *out,
 
 	rc = tab_parse(&stat_spec, text, len, err, &rows, &out->n);
 	out->rows = rows;
+	out->sorted = false;
 	return rc;
 }
 
@@ -667,13 +668,51 @@ void stat_table_free(struct stat_table *t)
 	free(t->rows);
 	t->rows = NULL;
 	t->n = 0;
+	t->sorted = false;
+}
+
+static int row_cmp(const char *be1, const char *s1, const char *be2,
+		   const char *s2)
+{
+	int c = strcmp(be1, be2);
+
+	return c != 0 ? c : strcmp(s1, s2);
+}
+
+static int row_sort_cmp(const void *a, const void *b)
+{
+	const struct stat_row *x = a, *y = b;
+
+	return row_cmp(x->backend, x->server, y->backend, y->server);
+}
+
+void stat_table_sort(struct stat_table *t)
+{
+	if (t->n > 1)
+		qsort(t->rows, t->n, sizeof(*t->rows), row_sort_cmp);
+	t->sorted = true;
 }
 
 const struct stat_row *stat_table_find(const struct stat_table *t,
 				       const char *backend, const char *server)
 {
-	size_t i;
+	size_t i, lo = 0, hi = t->n;
 
+	if (t->sorted) {
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			int c = row_cmp(backend, server, t->rows[mid].backend,
+					t->rows[mid].server);
+
+			if (c == 0)
+				return &t->rows[mid];
+			if (c < 0)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		return NULL;
+	}
 	for (i = 0; i < t->n; i++)
 		if (strcmp(t->rows[i].backend, backend) == 0 &&
 		    strcmp(t->rows[i].server, server) == 0)

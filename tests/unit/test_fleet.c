@@ -268,6 +268,32 @@ static void test_status_filters(void **state)
 	fleet_view_free(v);
 }
 
+static void test_sorted_lookup(void **state)
+{
+	struct stat_table t;
+	const char *csv = STAT_HDR "b,z,0,0,1,0,,0,UP,1,2,1,1,,\n"
+			  "a,y,0,0,2,0,,0,UP,1,2,2,1,,\n"
+			  "b,a,0,0,3,0,,0,UP,1,2,3,1,,\n"
+			  "a,z,0,0,4,0,,0,UP,1,2,4,1,,\n\n";
+	static const char *const names[][2] = {
+		{ "b", "z" }, { "a", "y" }, { "b", "a" }, { "a", "z" },
+	};
+	size_t i;
+
+	assert_int_equal(stat_parse_csv(csv, strlen(csv), &t, NULL), 0);
+	stat_table_sort(&t);
+	for (i = 0; i < 4; i++) {
+		const struct stat_row *r = stat_table_find(&t, names[i][0],
+							   names[i][1]);
+
+		assert_non_null(r);
+		assert_int_equal(r->scur, (int64_t)i + 1);
+	}
+	assert_null(stat_table_find(&t, "a", "a"));
+	assert_null(stat_table_find(&t, "c", "z"));
+	stat_table_free(&t);
+}
+
 static void test_status_lb_unknown(void **state)
 {
 	const int st[2] = { 0, UV_ETIMEDOUT };
@@ -296,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_status_merge),
 		cmocka_unit_test(test_status_filters),
 		cmocka_unit_test(test_status_lb_unknown),
+		cmocka_unit_test(test_sorted_lookup),
 	};
 
 	return cmocka_run_group_tests_name("fleet", tests, NULL, NULL);
