@@ -27,6 +27,9 @@ enum cut_errno {
 	CUT_ECANCELED,		/* operation cancelled (shutdown, interrupt) */
 	CUT_ECHANGED,		/* state changed by someone else meanwhile */
 	CUT_EALREADY,		/* nothing to do: already in that state */
+	CUT_EHOOK,		/* a hook exited non-zero or was killed */
+	CUT_EPROBE,		/* a probe said unhealthy */
+	CUT_ECAPACITY,		/* would go below the capacity floor */
 	CUT_ELAST		/* keep last */
 };
 

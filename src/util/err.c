@@ -22,6 +22,9 @@ static const char *const cut_errtext[] = {
 	[CUT_ECANCELED - CUT_EBASE] = "cancelled",
 	[CUT_ECHANGED - CUT_EBASE] = "changed by someone else meanwhile",
 	[CUT_EALREADY - CUT_EBASE] = "nothing to do",
+	[CUT_EHOOK - CUT_EBASE] = "hook failed",
+	[CUT_EPROBE - CUT_EBASE] = "probe failed",
+	[CUT_ECAPACITY - CUT_EBASE] = "below the capacity floor",
 };
 
 const char *cut_strerror(int code)
