@@ -33,6 +33,7 @@ enum cli_cmd {
 	CMD_MAINT,
 	CMD_WEIGHT,
 	CMD_WAIT,
+	CMD_ROLLOUT,
 	CMD_HELP,
 	CMD_VERSION,
 	CMD_COUNT		/* keep last */
@@ -55,6 +56,9 @@ struct cli_opts {
 	uint64_t interval_ms;
 	enum fleet_cond until;	/* wait --until */
 	bool then_maint;	/* drain --then maint */
+	bool dry_run;		/* rollout --dry-run */
+	bool yes;		/* rollout --yes: no confirmation */
+	bool lbs_from_cli;	/* --lb given (else CUTOVER_LB or none) */
 	const char **args;	/* positional arguments after the command */
 	size_t nargs;
 	char *lb_env_copy;	/* owned copy of CUTOVER_LB, split in place */

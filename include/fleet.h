@@ -112,6 +112,9 @@ void fleet_targets_free(struct fleet_targets *tg);
 enum fleet_act_kind {
 	FLEET_ACT_STATE = 0,	/* set server B/S state ready|drain|maint */
 	FLEET_ACT_WEIGHT,	/* set weight B/S N[%] */
+	FLEET_ACT_HEALTH_DOWN,	/* set server B/S health down: needs `rise`
+				 * passing checks to come back (undo: up) */
+	FLEET_ACT_SHUTDOWN,	/* shutdown sessions server B/S (no undo) */
 	FLEET_ACT_KIND_COUNT	/* keep last */
 };
 
@@ -141,6 +144,10 @@ int fleet_apply(struct fleet *f, const struct fleet_targets *tg,
 enum fleet_cond {
 	FLEET_UNTIL_DRAINED = 0,	/* drain|maint and scur+qcur == 0 */
 	FLEET_UNTIL_UP,			/* ready, UP and no check transition */
+	FLEET_UNTIL_CHECKED,		/* drain and status exactly "DRAIN": up,
+					 * with its rise checks passed */
+	FLEET_OBSERVE,			/* never met: poll counters until the
+					 * timeout (watching a server) */
 	FLEET_COND_COUNT		/* keep last */
 };
 
@@ -154,6 +161,8 @@ struct fleet_obs {
 	char status[32];
 	char check_status[24];
 	bool met;		/* condition met on this LB */
+	/* Counters, for watching a server after it is back. */
+	int64_t stot, hrsp_5xx, econ, eresp, chkfail, chkdown;
 };
 
 struct fleet_wait;

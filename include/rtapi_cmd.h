@@ -40,6 +40,10 @@ int rtcmd_set_state(struct rtcmd *c, const char *be, const char *srv,
 		    enum srv_admin state);
 int rtcmd_set_weight(struct rtcmd *c, const char *be, const char *srv,
 		     int weight, bool percent);
+/* set server B/S health up|down */
+int rtcmd_set_health(struct rtcmd *c, const char *be, const char *srv, bool up);
+/* shutdown sessions server B/S */
+int rtcmd_shutdown_sessions(struct rtcmd *c, const char *be, const char *srv);
 /* backend NULL: every proxy; sid < 0: every server. */
 int rtcmd_show_stat(struct rtcmd *c, const char *be, long long sid);
 int rtcmd_show_servers_state(struct rtcmd *c, const char *be);

@@ -25,6 +25,8 @@ enum opt_id {
 	OPT_INTERVAL,
 	OPT_UNTIL,
 	OPT_THEN,
+	OPT_DRY_RUN,
+	OPT_YES,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_COUNT		/* keep last */
@@ -62,6 +64,10 @@ static const struct cli_cmd_desc cmds[CMD_COUNT] = {
 	[CMD_WAIT] = { "wait", "NAME...", 1, -1,
 		       O(OPT_UNTIL) | O(OPT_TIMEOUT) | O(OPT_POLL),
 		       "wait --until drained|up on every LB" },
+	[CMD_ROLLOUT] = { "rollout", "PLAN.yaml", 1, 1,
+			  O(OPT_DRY_RUN) | O(OPT_YES) | O(OPT_POLL),
+			  "rolling upgrade as the plan says (--dry-run: show "
+			  "every step)" },
 	[CMD_HELP] = { "help", "", 0, 0, 0, "this help" },
 	[CMD_VERSION] = { "version", "", 0, 0, 0, "print the version" },
 };
@@ -80,6 +86,8 @@ static const struct option long_opts[] = {
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "until", required_argument, NULL, OPT_UNTIL },
 	{ "then", required_argument, NULL, OPT_THEN },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "yes", no_argument, NULL, OPT_YES },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -131,6 +139,9 @@ void cli_usage(FILE *f)
 		"  --until drained|up    wait: the condition\n"
 		"  --watch               status: refresh in place\n"
 		"  --interval DUR        status --watch period (default 1s)\n"
+		"  --dry-run             rollout: validate against the live LBs,\n"
+		"                        print every command and hook; change nothing\n"
+		"  --yes                 rollout: do not ask for confirmation\n"
 		"DUR: 250ms, 30s, 5m, 1h30m; a bare number is seconds.\n"
 		"\n"
 		"Exit codes:\n"
@@ -323,6 +334,12 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 						   optarg, "");
 			o->then_maint = true;
 			break;
+		case OPT_DRY_RUN:
+			o->dry_run = true;
+			break;
+		case OPT_YES:
+			o->yes = true;
+			break;
 		case OPT_HELP:
 			break;
 		case OPT_VERSION:
@@ -373,6 +390,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 		return usage_error("--timeout needs --wait%s%s", "", "");
 	if (o->cmd == CMD_UNDRAIN && seen[OPT_TIMEOUT] && !o->wait_up)
 		return usage_error("--timeout needs --wait-up%s%s", "", "");
+	o->lbs_from_cli = o->nlb > 0;
 	if (o->nlb == 0 && (rc = lbs_from_env(o)) != 0)
 		return rc;
 	return 0;

@@ -57,10 +57,18 @@ static int build_apply(const struct apply_op *op, const struct apply_cell *c,
 {
 	const struct fleet_target *t = &op->tg->t[c->ti];
 
-	if (op->act.kind == FLEET_ACT_WEIGHT)
+	switch (op->act.kind) {
+	case FLEET_ACT_WEIGHT:
 		return rtcmd_set_weight(cmd, t->backend, t->server,
 					op->act.weight, op->act.percent);
-	return rtcmd_set_state(cmd, t->backend, t->server, op->act.state);
+	case FLEET_ACT_HEALTH_DOWN:
+		return rtcmd_set_health(cmd, t->backend, t->server, false);
+	case FLEET_ACT_SHUTDOWN:
+		return rtcmd_shutdown_sessions(cmd, t->backend, t->server);
+	default:
+		return rtcmd_set_state(cmd, t->backend, t->server,
+				       op->act.state);
+	}
 }
 
 /* The command that restores what the cell looked like at validation. */
@@ -70,10 +78,17 @@ static int build_undo(const struct apply_op *op, const struct apply_cell *c,
 	const struct fleet_target *t = &op->tg->t[c->ti];
 	const struct fleet_srv_lb *was = &t->lb[c->lb];
 
-	if (op->act.kind == FLEET_ACT_WEIGHT)
+	switch (op->act.kind) {
+	case FLEET_ACT_WEIGHT:
 		return rtcmd_set_weight(cmd, t->backend, t->server,
 					(int)was->uweight, false);
-	return rtcmd_set_state(cmd, t->backend, t->server, was->admin);
+	case FLEET_ACT_HEALTH_DOWN:
+		return rtcmd_set_health(cmd, t->backend, t->server, true);
+	case FLEET_ACT_SHUTDOWN:
+		return CUT_EALREADY;	/* closed sessions stay closed */
+	default:
+		return rtcmd_set_state(cmd, t->backend, t->server, was->admin);
+	}
 }
 
 static void op_finish(struct apply_op *op)
@@ -159,6 +174,10 @@ static void op_send_phase(struct apply_op *op)
 		}
 		rc = op->phase == APPLY_PH_APPLY ? build_apply(op, c, &cmd)
 						 : build_undo(op, c, &cmd);
+		if (rc == CUT_EALREADY) {
+			c->undo = CELL_OK;	/* nothing can be put back */
+			continue;
+		}
 		if (rc == 0)
 			rc = rtapi_send(fleet_lb_api(op->f, c->lb), cmd.text,
 					on_cell_reply, c);

@@ -51,6 +51,8 @@ struct fleet_wait {
 static const char *const cond_names[FLEET_COND_COUNT] = {
 	[FLEET_UNTIL_DRAINED] = "drained",
 	[FLEET_UNTIL_UP] = "up",
+	[FLEET_UNTIL_CHECKED] = "checked",
+	[FLEET_OBSERVE] = "observed",
 };
 
 const char *fleet_cond_name(enum fleet_cond c)
@@ -143,6 +145,10 @@ static void evaluate(struct fleet_wait *w)
 					wait_finish(w, CUT_ECHANGED, &err);
 					return;
 				}
+			} else if (w->cond == FLEET_OBSERVE) {
+				o->met = false;
+			} else if (w->cond == FLEET_UNTIL_CHECKED) {
+				o->met = strcmp(o->status, "DRAIN") == 0;
 			} else {
 				o->met = o->admin == SRV_ADMIN_READY &&
 					 status_is_up(o->status);
@@ -231,6 +237,12 @@ static void read_stat(struct fleet_obs *o, const struct fleet_target *t,
 		snprintf(o->status, sizeof(o->status), "%s", row->status);
 		snprintf(o->check_status, sizeof(o->check_status), "%s",
 			 row->check_status);
+		o->stot = row->stot;
+		o->hrsp_5xx = row->hrsp_5xx;
+		o->econ = row->econ;
+		o->eresp = row->eresp;
+		o->chkfail = row->chkfail;
+		o->chkdown = row->chkdown;
 	}
 	stat_table_free(&tab);
 }

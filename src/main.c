@@ -56,14 +56,21 @@ int main(int argc, char **argv)
 	a.opt = &opt;
 	out_init(&a.out, opt.json, opt.quiet);
 	cut_err_clear(&err);
-	a.fleet = fleet_new(a.loop, opt.lbs, opt.nlb,
-			    &(struct fleet_opts){ opt.lb_timeout_ms, 0 }, &err);
-	if (a.fleet == NULL) {
-		out_error(&a.out, &err);
-		cli_opts_free(&opt);
-		return EXIT_USAGE;
+	/* A rollout takes its load balancers from the plan too: it builds
+	 * the fleet itself once the plan is read. */
+	if (opt.cmd != CMD_ROLLOUT) {
+		a.fleet = fleet_new(a.loop, opt.lbs, opt.nlb,
+				    &(struct fleet_opts){ opt.lb_timeout_ms, 0 },
+				    &err);
+		if (a.fleet == NULL) {
+			out_error(&a.out, &err);
+			cli_opts_free(&opt);
+			return EXIT_USAGE;
+		}
 	}
-	a.ops = opt.cmd == CMD_STATUS ? &cmd_status_ops : &cmd_manual_ops;
+	a.ops = opt.cmd == CMD_STATUS    ? &cmd_status_ops
+		: opt.cmd == CMD_ROLLOUT ? &cmd_rollout_ops
+					 : &cmd_manual_ops;
 	uv_signal_init(a.loop, &a.sig_int);
 	uv_signal_init(a.loop, &a.sig_term);
 	a.sig_int.data = &a;

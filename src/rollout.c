@@ -37,6 +37,9 @@ struct roll_ev {
 
 struct state_desc {
 	const char *name;
+	/* true: nothing to do here for this plan (a hook stage without
+	 * commands, no probe, no watch): the state is passed over. */
+	bool (*skip)(const struct roll_srv *s);
 	enum enter_result (*enter)(struct roll_srv *s, struct cut_err *err);
 	enum roll_state (*on_event)(struct roll_srv *s, const struct roll_ev *ev);
 	unsigned next;		/* BIT() of the states it may go to */
@@ -84,6 +87,8 @@ static enum roll_state next_in_sequence(const struct roll_srv *s,
 	}
 	if (cur == ROLL_ST_KILLING)
 		return ROLL_ST_AFTER_DRAIN;
+	if (cur == ROLL_ST_ON_FAILURE)
+		return ROLL_ST_FAILED;
 	for (i = 0; i + 1 < n; i++)
 		if (seq[i] == cur)
 			return seq[i + 1];
@@ -131,6 +136,10 @@ static void set_state(struct roll_srv *s, enum roll_state next,
 			if (!(states[from].next & BIT(next)))
 				next = ROLL_ST_FAILED;
 		}
+		/* The move is checked against the table above; states with
+		 * nothing to do on the way are then passed over. */
+		while (states[next].skip != NULL && states[next].skip(s))
+			next = next_in_sequence(s, next);
 		if (next == ROLL_ST_FAILING || next == ROLL_ST_RESTORING)
 			s->failed_in = from;
 		s->state = next;
@@ -192,6 +201,53 @@ static enum enter_result started(int rc, struct cut_err *err)
 	if (err->code == 0)
 		cut_err_set(err, rc, "", NULL);
 	return ENTER_FAILED;
+}
+
+static bool no_hook(const struct roll_srv *s, enum plan_hook_stage st)
+{
+	return s->ro->plan->hooks[st].n == 0;
+}
+
+static bool skip_before_drain(const struct roll_srv *s)
+{
+	return no_hook(s, PLAN_HOOK_BEFORE_DRAIN);
+}
+
+static bool skip_after_drain(const struct roll_srv *s)
+{
+	return no_hook(s, PLAN_HOOK_AFTER_DRAIN);
+}
+
+static bool skip_upgrading(const struct roll_srv *s)
+{
+	return no_hook(s, PLAN_HOOK_UPGRADE);
+}
+
+static bool skip_before_enable(const struct roll_srv *s)
+{
+	return no_hook(s, PLAN_HOOK_BEFORE_ENABLE);
+}
+
+static bool skip_after_enable(const struct roll_srv *s)
+{
+	return no_hook(s, PLAN_HOOK_AFTER_ENABLE);
+}
+
+static bool skip_on_failure(const struct roll_srv *s)
+{
+	return no_hook(s, PLAN_HOOK_ON_FAILURE);
+}
+
+static bool skip_probing(const struct roll_srv *s)
+{
+	const struct plan_probe *p = &s->ro->plan->probe;
+
+	return !p->http && !p->tcp && !p->exec;
+}
+
+static bool skip_watching(const struct roll_srv *s)
+{
+	return s->ro->plan->watch.for_ms == 0;
 }
 
 static enum enter_result enter_nothing(struct roll_srv *s, struct cut_err *err)
@@ -383,50 +439,46 @@ static enum roll_state on_final(struct roll_srv *s, const struct roll_ev *ev)
 #define OUT_OF_ROTATION (BIT(ROLL_ST_FAILING) | BIT(ROLL_ST_RESTORING))
 
 static const struct state_desc states[ROLL_ST_COUNT] = {
-	[ROLL_ST_PENDING] = { "pending", enter_nothing, on_step,
-		BIT(ROLL_ST_BEFORE_DRAIN) | BIT(ROLL_ST_DRAINING) |
-		BIT(ROLL_ST_UPGRADING) },
-	[ROLL_ST_BEFORE_DRAIN] = { "before_drain", enter_before_drain, on_step,
+	[ROLL_ST_PENDING] = { "pending", NULL, enter_nothing, on_step,
+		BIT(ROLL_ST_BEFORE_DRAIN) | BIT(ROLL_ST_UPGRADING) },
+	[ROLL_ST_BEFORE_DRAIN] = { "before_drain", skip_before_drain,
+		enter_before_drain, on_step,
 		BIT(ROLL_ST_DRAINING) | OUT_OF_ROTATION },
-	[ROLL_ST_DRAINING] = { "draining", enter_draining, on_step,
+	[ROLL_ST_DRAINING] = { "draining", NULL, enter_draining, on_step,
 		BIT(ROLL_ST_WAIT_IDLE) | OUT_OF_ROTATION },
-	[ROLL_ST_WAIT_IDLE] = { "wait_idle", enter_wait_idle, on_wait_idle,
-		BIT(ROLL_ST_AFTER_DRAIN) | BIT(ROLL_ST_KILLING) |
+	[ROLL_ST_WAIT_IDLE] = { "wait_idle", NULL, enter_wait_idle,
+		on_wait_idle, BIT(ROLL_ST_AFTER_DRAIN) | BIT(ROLL_ST_KILLING) |
 		OUT_OF_ROTATION },
-	[ROLL_ST_KILLING] = { "killing", enter_killing, on_step,
+	[ROLL_ST_KILLING] = { "killing", NULL, enter_killing, on_step,
 		BIT(ROLL_ST_AFTER_DRAIN) | OUT_OF_ROTATION },
-	[ROLL_ST_AFTER_DRAIN] = { "after_drain", enter_after_drain, on_step,
-		BIT(ROLL_ST_MAINT) | OUT_OF_ROTATION },
-	[ROLL_ST_MAINT] = { "maint", enter_maint, on_step,
+	[ROLL_ST_AFTER_DRAIN] = { "after_drain", skip_after_drain,
+		enter_after_drain, on_step, BIT(ROLL_ST_MAINT) | OUT_OF_ROTATION },
+	[ROLL_ST_MAINT] = { "maint", NULL, enter_maint, on_step,
 		BIT(ROLL_ST_UPGRADING) | OUT_OF_ROTATION },
-	[ROLL_ST_UPGRADING] = { "upgrading", enter_upgrading, on_step,
-		BIT(ROLL_ST_PROBING) | BIT(ROLL_ST_BEFORE_ENABLE) |
-		BIT(ROLL_ST_ENABLING) | BIT(ROLL_ST_WATCHING) |
-		BIT(ROLL_ST_AFTER_ENABLE) | BIT(ROLL_ST_DONE) |
+	[ROLL_ST_UPGRADING] = { "upgrading", skip_upgrading, enter_upgrading,
+		on_step, BIT(ROLL_ST_PROBING) | BIT(ROLL_ST_FAILING) },
+	[ROLL_ST_PROBING] = { "probing", skip_probing, enter_probing, on_step,
+		BIT(ROLL_ST_BEFORE_ENABLE) | BIT(ROLL_ST_WATCHING) |
 		BIT(ROLL_ST_FAILING) },
-	[ROLL_ST_PROBING] = { "probing", enter_probing, on_step,
-		BIT(ROLL_ST_BEFORE_ENABLE) | BIT(ROLL_ST_ENABLING) |
-		BIT(ROLL_ST_WATCHING) | BIT(ROLL_ST_AFTER_ENABLE) |
-		BIT(ROLL_ST_DONE) | BIT(ROLL_ST_FAILING) },
-	[ROLL_ST_BEFORE_ENABLE] = { "before_enable", enter_before_enable,
-		on_step, BIT(ROLL_ST_ENABLING) | BIT(ROLL_ST_FAILING) },
-	[ROLL_ST_ENABLING] = { "enabling", enter_enabling, on_step,
-		BIT(ROLL_ST_AFTER_ENABLE) | BIT(ROLL_ST_WATCHING) |
-		BIT(ROLL_ST_DONE) | BIT(ROLL_ST_FAILING) },
-	[ROLL_ST_AFTER_ENABLE] = { "after_enable", enter_after_enable, on_step,
-		BIT(ROLL_ST_WATCHING) | BIT(ROLL_ST_DONE) |
-		BIT(ROLL_ST_FAILING) },
-	[ROLL_ST_WATCHING] = { "watching", enter_watching, on_step,
-		BIT(ROLL_ST_DONE) | BIT(ROLL_ST_FAILING) },
-	[ROLL_ST_DONE] = { "done", enter_nothing, on_final, 0 },
-	[ROLL_ST_RESTORING] = { "restoring", enter_restoring, on_restoring,
-		BIT(ROLL_ST_RESTORED) },
-	[ROLL_ST_RESTORED] = { "restored", enter_nothing, on_final, 0 },
-	[ROLL_ST_FAILING] = { "failing", enter_failing, on_failing,
+	[ROLL_ST_BEFORE_ENABLE] = { "before_enable", skip_before_enable,
+		enter_before_enable, on_step,
+		BIT(ROLL_ST_ENABLING) | BIT(ROLL_ST_FAILING) },
+	[ROLL_ST_ENABLING] = { "enabling", NULL, enter_enabling, on_step,
+		BIT(ROLL_ST_AFTER_ENABLE) | BIT(ROLL_ST_FAILING) },
+	[ROLL_ST_AFTER_ENABLE] = { "after_enable", skip_after_enable,
+		enter_after_enable, on_step,
+		BIT(ROLL_ST_WATCHING) | BIT(ROLL_ST_FAILING) },
+	[ROLL_ST_WATCHING] = { "watching", skip_watching, enter_watching,
+		on_step, BIT(ROLL_ST_DONE) | BIT(ROLL_ST_FAILING) },
+	[ROLL_ST_DONE] = { "done", NULL, enter_nothing, on_final, 0 },
+	[ROLL_ST_RESTORING] = { "restoring", NULL, enter_restoring,
+		on_restoring, BIT(ROLL_ST_RESTORED) },
+	[ROLL_ST_RESTORED] = { "restored", NULL, enter_nothing, on_final, 0 },
+	[ROLL_ST_FAILING] = { "failing", NULL, enter_failing, on_failing,
 		BIT(ROLL_ST_ON_FAILURE) | BIT(ROLL_ST_FAILED) },
-	[ROLL_ST_ON_FAILURE] = { "on_failure", enter_on_failure, on_on_failure,
-		BIT(ROLL_ST_FAILED) },
-	[ROLL_ST_FAILED] = { "failed", enter_nothing, on_final, 0 },
+	[ROLL_ST_ON_FAILURE] = { "on_failure", skip_on_failure,
+		enter_on_failure, on_on_failure, BIT(ROLL_ST_FAILED) },
+	[ROLL_ST_FAILED] = { "failed", NULL, enter_nothing, on_final, 0 },
 };
 
 /* ---- the run ------------------------------------------------------------ */

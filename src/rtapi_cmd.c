@@ -159,6 +159,23 @@ int rtcmd_set_weight(struct rtcmd *c, const char *be, const char *srv,
 	return rtcmd_done(c);
 }
 
+int rtcmd_set_health(struct rtcmd *c, const char *be, const char *srv, bool up)
+{
+	rtcmd_init(c);
+	rtcmd_word(c, "set server");
+	rtcmd_srv(c, be, srv);
+	rtcmd_word(c, up ? "health up" : "health down");
+	return rtcmd_done(c);
+}
+
+int rtcmd_shutdown_sessions(struct rtcmd *c, const char *be, const char *srv)
+{
+	rtcmd_init(c);
+	rtcmd_word(c, "shutdown sessions server");
+	rtcmd_srv(c, be, srv);
+	return rtcmd_done(c);
+}
+
 int rtcmd_show_stat(struct rtcmd *c, const char *be, long long sid)
 {
 	rtcmd_init(c);
