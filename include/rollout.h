@@ -111,6 +111,8 @@ struct roll_srv {
 	uint64_t started_ms, ended_ms;
 	uint64_t state_since_ms;
 	bool busy;			/* an op is running */
+	bool unsure;			/* restoring/failing could not confirm
+					 * its change on every LB */
 	void *ops_data;			/* for the ops implementation */
 };
 
@@ -155,7 +157,8 @@ void roll_op_done(struct roll_srv *s, enum roll_ev_kind kind,
 void roll_capacity_done(struct rollout *ro, bool ok, const struct cut_err *err);
 void roll_pause_done(struct rollout *ro);
 
-/* Outcome: 0 all done; CUT_ECANCELED interrupted; otherwise failed. */
+/* Outcome: 0 all done; CUT_ECANCELED interrupted; CUT_EUNDO a server's
+ * final state could not be confirmed on every LB; otherwise failed. */
 int roll_status(const struct rollout *ro);
 
 #endif

@@ -403,9 +403,10 @@ void roll_run_end(void *ctx, int status)
 	struct rollout_cmd *c = ctx;
 
 	roll_out_run_end(c->run.out, status, c->run.ro.stop_reason);
-	cmd_end(c, status == 0 ? EXIT_OK
-			       : status == CUT_ECANCELED ? EXIT_INTERRUPTED
-							  : EXIT_FAILED);
+	cmd_end(c, status == 0		   ? EXIT_OK
+		   : status == CUT_ECANCELED ? EXIT_INTERRUPTED
+		   : status == CUT_EUNDO     ? EXIT_UNSAFE
+					     : EXIT_FAILED);
 }
 
 /* ---- dry run -------------------------------------------------------------- */

@@ -361,6 +361,10 @@ void roll_out_note(struct roll_out *o, const char *fmt, ...)
 
 static const char *outcome(const struct roll_srv *s)
 {
+	if (s->unsure)
+		return s->state == ROLL_ST_RESTORED
+			       ? "NOT CONFIRMED back in service"
+			       : "NOT CONFIRMED out of rotation";
 	switch (s->state) {
 	case ROLL_ST_DONE:
 		return "upgraded, in service";
@@ -427,7 +431,10 @@ void roll_out_run_end(struct roll_out *o, int status, const char *reason)
 		       ro->n == 1 ? "" : "s", el);
 	else
 		printf("\nrollout %s after %s: %s\n",
-		       status == CUT_ECANCELED ? "INTERRUPTED" : "FAILED, left safe",
+		       status == CUT_ECANCELED ? "INTERRUPTED"
+		       : status == CUT_EUNDO
+			       ? "FAILED, and some server's state is NOT CONFIRMED: check it by hand"
+			       : "FAILED, left safe",
 		       el, reason ? reason : cut_strerror(status));
 	fflush(stdout);
 }

@@ -409,17 +409,21 @@ static enum roll_state on_wait_idle(struct roll_srv *s,
 static enum roll_state on_restoring(struct roll_srv *s,
 				    const struct roll_ev *ev)
 {
-	if (ev->kind != ROLL_EV_OK)
+	if (ev->kind != ROLL_EV_OK) {
+		s->unsure = true;
 		note(s, "could not put it back in service: %s",
 		     ev->err ? ev->err->msg : "?");
+	}
 	return ROLL_ST_RESTORED;
 }
 
 static enum roll_state on_failing(struct roll_srv *s, const struct roll_ev *ev)
 {
-	if (ev->kind != ROLL_EV_OK)
+	if (ev->kind != ROLL_EV_OK) {
+		s->unsure = true;
 		note(s, "could not put it in maintenance: %s",
 		     ev->err ? ev->err->msg : "?");
+	}
 	if (s->ro->interrupted)
 		return ROLL_ST_FAILED;	/* no on_failure hook then */
 	return ROLL_ST_ON_FAILURE;
@@ -673,6 +677,11 @@ void roll_interrupt(struct rollout *ro)
 
 int roll_status(const struct rollout *ro)
 {
+	size_t i;
+
+	for (i = 0; i < ro->n; i++)
+		if (ro->srv[i].unsure)
+			return CUT_EUNDO;
 	if (ro->interrupted)
 		return CUT_ECANCELED;
 	return ro->status;

@@ -479,6 +479,9 @@ static void test_start_failure_is_failure(void **state)
 	 * restored with the reason; the run stops. */
 	assert_int_equal(ro.srv[0].state, ROLL_ST_RESTORED);
 	assert_non_null(strstr(ro.srv[0].reason, "could not put it back"));
+	assert_true(ro.srv[0].unsure);
+	assert_int_equal(roll_status(&ro), CUT_EUNDO);
+	assert_int_equal(f.end_status, CUT_EUNDO);
 	assert_int_equal(f.ended, 1);
 	assert_int_equal(ro.srv[1].state, ROLL_ST_PENDING);
 	roll_free(&ro);
