@@ -40,6 +40,7 @@ struct fleet_wait {
 	uv_timer_t tick;
 	uv_timer_t deadline;
 	uint64_t start_ms, round_start_ms;
+	unsigned rounds;
 	struct fleet_obs *obs;		/* last complete round */
 	struct fleet_obs *cur;		/* round in progress */
 	struct wait_req *reqs;
@@ -192,8 +193,15 @@ static void round_complete(struct fleet_wait *w)
 	evaluate(w);
 	if (w->finished)
 		return;
+	/* Look again soon after the first looks (10, 20, 40 ms...), then
+	 * every poll_ms: a drain often finds a request or two about to end,
+	 * and a full interval after them would be wasted. */
 	now = uv_now(w->tick.loop);
-	next = w->round_start_ms + w->poll_ms;
+	w->rounds++;
+	next = w->round_start_ms +
+	       (w->rounds < 8 && (10u << (w->rounds - 1)) < w->poll_ms
+			? (10u << (w->rounds - 1))
+			: w->poll_ms);
 	uv_timer_start(&w->tick, on_tick, next > now ? next - now : 0, 0);
 }
 

@@ -9,7 +9,10 @@ D=$DEMO_DIR
 old=$(cat "$D/$SERVER.pid")
 echo "stopping $SERVER (pid $old)"
 kill -TERM "$old"
-while kill -0 "$old" 2>/dev/null; do sleep 0.05; done
+# Gone, or a zombie that whoever reaps orphans here has not collected yet.
+while [ -r "/proc/$old/stat" ] && [ "$(sed 's/.*) //; s/ .*//' "/proc/$old/stat" 2>/dev/null)" != Z ]; do
+	sleep 0.02
+done
 "$DEMO_BACKEND" --port "$PORT" --version "$VERSION" --pidfile "$D/$SERVER.pid" \
 	--quiet </dev/null >"$D/$SERVER.log" 2>&1 &
 echo "$!" >>"$D/pids"

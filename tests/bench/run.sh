@@ -15,14 +15,20 @@
 #              and cutover on 1 LB against 4 LBs (the fan-out).
 #   3. drain:  how long after the last session ends `drain --wait` returns,
 #              against a `while scur != 0; do sleep 1; done` shell loop.
+#   4. rollout: a rolling upgrade of 4 backends under load, `cutover
+#              rollout` against the usual shell loop (shell-rolling.sh):
+#              overhead per server beyond the upgrade hooks' own time, and
+#              failed requests; run by rollout.sh (see there), after the
+#              processes of 1-3 are stopped, in its own temp dir.
 #
 # Everything runs on 127.0.0.1 and free ports; tests/e2e/lib.sh starts the
 # HAProxy instances and backends and stops every process it started, by
-# PID, on exit. Takes about a minute.
+# PID, on exit. Takes about a minute (half of it the rollout runs).
 #
 # Environment: BENCH_RTT_N (kept and one-connection round trips, 2000),
 # BENCH_SOCAT_N (socat round trips, 200), BENCH_STATUS_RUNS (20),
-# BENCH_DRAIN_REPS (5); and lib.sh's (E2E_KEEP=1 keeps the temp dir).
+# BENCH_DRAIN_REPS (5), BENCH_ROLLOUT_REPS (3), BENCH_ROLLOUT_CLIENTS (6);
+# and lib.sh's (E2E_KEEP=1 keeps the temp dir).
 #
 # shellcheck source-path=SCRIPTDIR disable=SC2154,SC2317
 # (SC2154: lib.sh and summ() set variables with printf -v; SC2317: the
@@ -334,5 +340,13 @@ echo
 # e2e_done's pass/fail line: a benchmark has no verdict to print.
 _e2e_cleanup
 _E2E_DONE=1
+
+# 4. The rolling upgrade: its own script, processes and temp dir.
+bash "$BENCH_DIR/rollout.sh" || {
+	echo "bench: the rollout benchmark failed (exit $?)"
+	exit 1
+}
+
+echo
 echo "bench: done"
 exit 0

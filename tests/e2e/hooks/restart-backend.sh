@@ -9,15 +9,24 @@ T=$1 TOOLS=$2 SERVER=$3 PORT=$4 VERSION=$5
 shift 5
 pidfile=$T/be-$SERVER.pid
 
+# alive PID: the process exists and is not a zombie waiting to be reaped
+# (the old backend's parent is whatever reaps orphans here, maybe late).
+alive() {
+	local st
+	read -r st 2>/dev/null <"/proc/$1/stat" || return 1
+	st=${st##*) }
+	[ "${st%% *}" != Z ]
+}
+
 echo "stopping $SERVER (port $PORT)"
 if [ -s "$pidfile" ]; then
 	old=$(cat "$pidfile")
 	kill -TERM "$old" 2>/dev/null || true
 	for _ in $(seq 200); do
-		kill -0 "$old" 2>/dev/null || break
-		sleep 0.05
+		alive "$old" || break
+		sleep 0.02
 	done
-	if kill -0 "$old" 2>/dev/null; then
+	if alive "$old"; then
 		echo "old $SERVER did not stop" >&2
 		exit 1
 	fi
