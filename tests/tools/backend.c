@@ -2,11 +2,12 @@
  * line-echo TCP) server on one libuv loop, bound to loopback only.
  *
  *   backend --port N --version STR [--host 127.x.x.x] [--pidfile F]
- *           [--fail-file F] [--tcp] [--quiet]
+ *           [--fail-file F] [--status-code N] [--tcp] [--quiet]
  *
  * HTTP endpoints (GET or HEAD; every response carries Content-Length and
  * X-Backend-Version: STR):
- *   /            200 "version=STR\n"
+ *   /            200 "version=STR\n" (with --status-code N: status N,
+ *                same body; e.g. 500 for a new version that breaks)
  *   /slow?ms=N   holds the request N ms on a uv timer, then 200
  *                "version=STR slow=N\n"
  *   /health      200 "ok\n", or 503 "fail\n" while the --fail-file exists
@@ -64,6 +65,7 @@ struct server {
 	uv_signal_t sig_int;
 	const char *version;	/* borrowed from argv */
 	const char *fail_file;	/* borrowed from argv, may be NULL */
+	int root_status;	/* status of GET /, 200 unless --status-code */
 	int tcp_mode;
 	int quiet;
 	int stopping;		/* first signal seen */
@@ -291,6 +293,7 @@ static const char *status_text(int status)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
 	default: return "Unknown";
 	}
@@ -536,7 +539,7 @@ static void dispatch(struct conn *c, const char *path, char *query)
 
 	if (strcmp(path, "/") == 0) {
 		snprintf(body, sizeof(body), "version=%s\n", srv->version);
-		respond(c, 200, body);
+		respond(c, srv->root_status, body);
 	} else if (strcmp(path, "/version") == 0) {
 		snprintf(body, sizeof(body), "%s\n", srv->version);
 		respond(c, 200, body);
@@ -782,7 +785,8 @@ static int write_pidfile(const char *path)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: backend --port N --version STR [--host 127.x.x.x] "
-		"[--pidfile F] [--fail-file F] [--tcp] [--quiet]\n");
+		"[--pidfile F] [--fail-file F] [--status-code N] [--tcp] "
+		"[--quiet]\n");
 }
 
 static int valid_version(const char *s)
@@ -805,6 +809,7 @@ int main(int argc, char **argv)
 		{ "version", required_argument, NULL, 'v' },
 		{ "pidfile", required_argument, NULL, 'P' },
 		{ "fail-file", required_argument, NULL, 'f' },
+		{ "status-code", required_argument, NULL, 's' },
 		{ "tcp", no_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -821,6 +826,7 @@ int main(int argc, char **argv)
 	int opt, rc;
 
 	memset(&srv, 0, sizeof(srv));
+	srv.root_status = 200;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
@@ -838,6 +844,17 @@ int main(int argc, char **argv)
 		case 'f':
 			srv.fail_file = optarg;
 			break;
+		case 's': {
+			long long code = parse_number(optarg);
+
+			if (code < 100 || code > 599) {
+				fprintf(stderr, "backend: --status-code must be "
+					"100-599\n");
+				return 2;
+			}
+			srv.root_status = (int)code;
+			break;
+		}
 		case 't':
 			srv.tcp_mode = 1;
 			break;
