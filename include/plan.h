@@ -131,6 +131,7 @@ struct plan {
 	char *backend;
 	enum plan_servers_kind servers_kind;
 	char **servers;			/* LIST: names */
+	int *server_pos;		/* LIST: line, col of each name (2 ints) */
 	size_t nservers;
 	char *pattern;			/* PATTERN */
 	int servers_line, servers_col;

@@ -388,6 +388,9 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 		o->wait = true;	/* "then" means after the drain completed */
 	if (o->cmd == CMD_DRAIN && seen[OPT_TIMEOUT] && !o->wait)
 		return usage_error("--timeout needs --wait%s%s", "", "");
+	if (o->dry_run && o->json)
+		return usage_error("--dry-run prints text for people; it has no "
+				   "--json form%s%s", "", "");
 	if (o->cmd == CMD_UNDRAIN && seen[OPT_TIMEOUT] && !o->wait_up)
 		return usage_error("--timeout needs --wait-up%s%s", "", "");
 	o->lbs_from_cli = o->nlb > 0;

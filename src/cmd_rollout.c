@@ -123,7 +123,8 @@ static int select_servers(struct rollout_cmd *c, const struct fleet_view *v,
 						err, CUT_ENOSERVER, p->path,
 						"%s:%d:%d: server '%s' is not in "
 						"backend '%s' on %s", p->path,
-						p->servers_line, p->servers_col,
+						p->server_pos[2 * i],
+						p->server_pos[2 * i + 1],
 						p->servers[i], p->backend,
 						v->lb[j].name);
 			if ((rc = add_name(c, p->servers[i])) != 0)
@@ -709,7 +710,7 @@ static int rollout_start(struct app *a)
 	cut_err_clear(&err);
 	rc = plan_load(a->opt->args[0], &plan, &err);
 	if (rc != 0) {
-		fprintf(stderr, "cutover: %s\n", err.msg);
+		out_error(&a->out, &err);
 		return EXIT_USAGE;
 	}
 	/* Load balancers: --lb, else the plan's, else CUTOVER_LB. */

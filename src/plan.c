@@ -314,7 +314,8 @@ static int parse_servers(const struct plan_yctx *y, struct plan *p,
 					  "for every server)");
 	p->servers_kind = PLAN_SERVERS_LIST;
 	p->servers = calloc(count, sizeof(*p->servers));
-	if (p->servers == NULL)
+	p->server_pos = calloc(2 * count, sizeof(*p->server_pos));
+	if (p->servers == NULL || p->server_pos == NULL)
 		return plan_yaml_oom(y);
 	p->nservers = count;
 	for (i = 0; i < count; i++) {
@@ -328,6 +329,8 @@ static int parse_servers(const struct plan_yctx *y, struct plan *p,
 		rc = plan_yaml_get_str(y, item, path, "", &p->servers[i]);
 		if (rc != 0)
 			return rc;
+		p->server_pos[2 * i] = item->line;
+		p->server_pos[2 * i + 1] = item->col;
 	}
 	if (find_duplicate(p->servers, count, &dup, &orig) != 0)
 		return plan_yaml_oom(y);
@@ -638,6 +641,37 @@ static int parse_watch(const struct plan_yctx *y, struct plan_watch *w,
 	return rc;
 }
 
+/* With strategy in-place the server never leaves service: the hooks
+ * around draining and enabling, and HAProxy's verified comeback, would
+ * never run. Say so instead of ignoring them. */
+static int check_in_place(const struct plan_yctx *y, const struct plan *p,
+			  const struct plan_ynode *strategy)
+{
+	static const enum plan_hook_stage drain_side[] = {
+		PLAN_HOOK_BEFORE_DRAIN, PLAN_HOOK_AFTER_DRAIN,
+		PLAN_HOOK_BEFORE_ENABLE, PLAN_HOOK_AFTER_ENABLE,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(drain_side) / sizeof(drain_side[0]); i++) {
+		const struct plan_hook *h = &p->hooks[drain_side[i]];
+
+		if (h->n > 0)
+			return plan_yaml_err(y->err, y->name, h->cmds[0].line,
+					     h->cmds[0].col,
+					     "hooks.%s does not apply to strategy "
+					     "in-place (the server never leaves "
+					     "service); use upgrade",
+					     plan_hook_stage_name(drain_side[i]));
+	}
+	if (p->probe.haproxy)
+		return plan_yaml_node_err(y, strategy, "probe.haproxy does not "
+					  "apply to strategy in-place (it checks "
+					  "the comeback of a server taken out of "
+					  "service)");
+	return 0;
+}
+
 static int parse_plan(const struct plan_yctx *y, struct plan *p,
 		      const struct plan_ynode *root)
 {
@@ -677,6 +711,8 @@ static int parse_plan(const struct plan_yctx *y, struct plan *p,
 		rc = parse_probe(y, &p->probe, v[TOP_K_PROBE]);
 	if (rc == 0 && v[TOP_K_WATCH] != NULL)
 		rc = parse_watch(y, &p->watch, v[TOP_K_WATCH]);
+	if (rc == 0 && p->strategy == PLAN_STRATEGY_IN_PLACE)
+		rc = check_in_place(y, p, v[TOP_K_STRATEGY]);
 	return rc;
 }
 
@@ -783,6 +819,7 @@ void plan_free(struct plan *p)
 	for (i = 0; i < p->nservers; i++)
 		free(p->servers[i]);
 	free(p->servers);
+	free(p->server_pos);
 	free(p->pattern);
 	free(p->backend);
 	for (s = 0; s < PLAN_HOOK_STAGE_COUNT; s++) {

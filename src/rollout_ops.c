@@ -306,6 +306,7 @@ enum enable_step {
 	EN_DRAIN = 0,		/* maint -> drain (checks resume) */
 	EN_HEALTH_DOWN,		/* needs `rise` passing checks to be UP */
 	EN_WAIT_CHECKED,	/* status exactly DRAIN on every LB */
+	EN_BASELINE,		/* the watch's counters, before any traffic */
 	EN_READY,
 	EN_DONE,
 };
@@ -343,6 +344,40 @@ static void on_checked(struct fleet_wait *w, int status,
 			 "not pass on every LB: %s", err ? err->msg : "?");
 		return;
 	}
+	so->step = EN_BASELINE;
+	enable_step(so);
+}
+
+static void read_counters(const struct fleet_obs *ob, int64_t *c);
+
+/* The watch window starts when the server gets traffic again: take its
+ * counters now, while it still gets none, so that nothing served after
+ * `ready` (during an after_enable hook, say) escapes the watch. */
+static void on_baseline(struct fleet_view *v, void *arg)
+{
+	struct roll_srv_ops *so = arg;
+	const struct fleet_target *t = &so->tg.t[0];
+	size_t j;
+
+	so->have_base = true;
+	for (j = 0; j < v->n && j < so->tg.nlb; j++) {
+		const struct stat_row *row =
+			stat_table_find(&v->lb[j].stat, t->backend, t->server);
+		struct fleet_obs ob = { .known = row != NULL };
+
+		if (row == NULL) {
+			so->have_base = false;	/* the watch starts later */
+			continue;
+		}
+		ob.stot = row->stot;
+		ob.hrsp_5xx = row->hrsp_5xx;
+		ob.econ = row->econ;
+		ob.eresp = row->eresp;
+		ob.chkfail = row->chkfail;
+		ob.chkdown = row->chkdown;
+		read_counters(&ob, so->base[j]);
+	}
+	fleet_view_free(v);
 	so->step = EN_READY;
 	enable_step(so);
 }
@@ -369,6 +404,19 @@ static void enable_step(struct roll_srv_ops *so)
 		if (so->wait == NULL)
 			done_err(so, ROLL_EV_FAIL, UV_ENOMEM, "out of memory");
 		return;
+	case EN_BASELINE:
+		so->have_base = false;
+		if (r->plan->watch.for_ms == 0) {
+			so->step = EN_READY;
+			enable_step(so);
+			return;
+		}
+		rc = fleet_read(r->a->fleet, so->tg.t[0].backend,
+				FLEET_READ_STAT, on_baseline, so);
+		if (rc != 0)
+			done_err(so, ROLL_EV_FAIL, rc, "enabling: %s",
+				 cut_strerror(rc));
+		return;
 	case EN_READY:
 		act.state = SRV_ADMIN_READY;
 		break;
@@ -388,11 +436,21 @@ static int op_enable(void *ctx, struct roll_srv *s)
 	struct fleet_action act = { .kind = FLEET_ACT_STATE,
 				    .state = SRV_ADMIN_DRAIN };
 
-	so->step = r->plan->probe.haproxy ? EN_DRAIN : EN_READY;
-	if (so->step == EN_READY)
-		act.state = SRV_ADMIN_READY;
 	/* The first step is started here so that a failure to start is
 	 * returned (no callback); the rest chain from the callbacks. */
+	if (r->plan->probe.haproxy) {
+		so->step = EN_DRAIN;
+		return fleet_apply(r->a->fleet, &so->tg, &act, on_enable_apply,
+				   so);
+	}
+	if (r->plan->watch.for_ms > 0) {
+		so->step = EN_BASELINE;
+		so->have_base = false;
+		return fleet_read(r->a->fleet, so->tg.t[0].backend,
+				  FLEET_READ_STAT, on_baseline, so);
+	}
+	so->step = EN_READY;
+	act.state = SRV_ADMIN_READY;
 	return fleet_apply(r->a->fleet, &so->tg, &act, on_enable_apply, so);
 }
 
@@ -508,7 +566,10 @@ static int op_watch(void *ctx, struct roll_srv *s)
 	struct roll_srv_ops *so = so_of(ctx, s);
 	struct roll_run *r = ctx;
 
-	so->have_base = false;
+	/* Drain strategy: the baseline was taken just before `ready`. In
+	 * place, the server never left: the window starts now. */
+	if (r->plan->strategy == PLAN_STRATEGY_IN_PLACE)
+		so->have_base = false;
 	so->step = 0;
 	so->wait = fleet_wait_start(r->a->fleet, &so->tg, FLEET_OBSERVE,
 				    r->plan->watch.for_ms,

@@ -64,6 +64,19 @@ static char *read_all(const char *path, size_t *len)
 }
 
 /* Load valid/<name>.yaml by path; the caller frees the plan. */
+static struct plan *load_valid(const char *name);
+
+/* in-place with an upgrade hook and an exec probe is fine. */
+static void test_in_place(void **state)
+{
+	struct plan *p = load_valid("in_place");
+
+	assert_int_equal(p->strategy, PLAN_STRATEGY_IN_PLACE);
+	assert_int_equal(p->hooks[PLAN_HOOK_UPGRADE].n, 1);
+	assert_true(p->probe.exec);
+	plan_free(p);
+}
+
 static struct plan *load_valid(const char *name)
 {
 	struct cut_err err = { 0 };
@@ -143,7 +156,10 @@ static void test_full(void **state)
 	assert_null(p->pattern);
 	assert_int_equal(p->servers_line, 7);
 	assert_int_equal(p->servers_col, 10);
-	assert_int_equal(p->strategy, PLAN_STRATEGY_IN_PLACE);
+	assert_int_equal(p->server_pos[0], 7);		/* web1 */
+	assert_int_equal(p->server_pos[2], 7);		/* web2 */
+	assert_true(p->server_pos[3] > p->server_pos[1]);
+	assert_int_equal(p->strategy, PLAN_STRATEGY_DRAIN);
 	assert_int_equal(p->batch, 2);
 	assert_int_equal(p->min_serving, 3);
 	assert_int_equal(p->pause_ms, 30000);
@@ -454,6 +470,8 @@ static struct invalid_case invalid_cases[] = {
 	INVALID(probe_no_check),
 	INVALID(probe_zero_interval),
 	INVALID(bad_max_5xx),
+	INVALID(in_place_drain_hook),
+	INVALID(in_place_haproxy_probe),
 };
 #define N_INVALID (sizeof(invalid_cases) / sizeof(invalid_cases[0]))
 
@@ -680,6 +698,7 @@ int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_in_place),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_servers_all),
 		cmocka_unit_test(test_servers_list),
