@@ -174,6 +174,7 @@ enum reply_error {
 	REPLY_ERR_NO_SERVER,	/* "No such server." */
 	REPLY_ERR_PERMISSION,	/* "Permission denied" */
 	REPLY_ERR_UNKNOWN_CMD,	/* "Unknown command..." (HAProxy tags it [6]!) */
+	REPLY_ERR_NO_SESSION,	/* "No such session (use 'show sess')." */
 	REPLY_ERR_OTHER,	/* any other error message */
 	REPLY_ERR_COUNT		/* keep last */
 };
@@ -193,5 +194,158 @@ void stat_classify_reply(const char *text, size_t len, struct reply_class *out);
  * "[6]: "-prefixed). Returns 0 and sets *level to 2 admin, 1 operator,
  * 0 user; CUT_EPROTO otherwise. */
 int stat_parse_cli_level(const char *text, size_t len, int *level);
+
+/* ==== sessions and maps: show sess, show map, get map ================== */
+/*
+ * Parsers for the replies used to shed long-lived sessions and to switch
+ * blue/green through a map (HAPROXY.md §4.1, §5), in src/stat_sess.c. Same
+ * contract as above (pure, `len` authoritative, all or nothing, CUT_EPROTO
+ * naming the line), with one addition: HAProxy ends every line with '\n',
+ * so a reply whose last line has none is taken as truncated (CUT_EPROTO).
+ * An error message instead of data (e.g. "Permission denied", "[3]: Unknown
+ * map identifier...") is CUT_EPROTO too: classify a reply with
+ * stat_classify_reply() first to tell them apart.
+ */
+
+#define SESS_PTR_MAX 24		/* "0x55f08fd21b10" + NUL */
+#define MAP_FILE_MAX 512	/* map file path; longer = CUT_EPROTO */
+#define MAP_KEY_MAX 256		/* map key or value; longer = CUT_EPROTO */
+
+/* ---- show sess -------------------------------------------------------- */
+
+/* One line of `show sess` (operator level and up), i.e. one stream:
+ * "0x55f08fd21b10: proto=tcpv4 src=127.0.0.1:39026 fe=fe_tcp be=be_tcp
+ * srv=t1 ts=00 epoch=0 age=7s calls=3 ...". Only the fields below are kept;
+ * the others are skipped whatever they hold. */
+struct sess_row {
+	char ptr[SESS_PTR_MAX];	/* "0x55f08fd21b10", for `shutdown session` */
+	char proto[16];		/* "tcpv4", "tcpv6", "unix_stream" */
+	char src[64];		/* "127.0.0.1:39026", "::1:34802", "unix:1", "?" */
+	char fe[STAT_NAME_MAX];	/* "fe_tcp"; "GLOBAL" for a CLI session */
+	char be[STAT_NAME_MAX];	/* "be_tcp"; "<NONE>" if none chosen yet */
+	char srv[STAT_NAME_MAX];/* "t1"; "<none>" if none chosen yet */
+	/* Seconds since the stream was accepted, -1 for HAProxy's "?". HAProxy
+	 * prints at most two units ("59s", "1m", "1m1s", "1h5m", "2d3h"), so
+	 * past an hour this is rounded down: a lower bound, off by up to 59 s
+	 * (hours) or 59 min 59 s (days). */
+	int64_t age_sec;
+};
+
+struct sess_table {
+	struct sess_row *rows;	/* in HAProxy's order (not sorted) */
+	size_t n;
+};
+
+/* Parse `show sess`: one line per stream up to an empty line or the end.
+ * Each line must start with "0x<hex>: " and hold non-empty proto= src= fe=
+ * be= srv= age= and calls= fields (once each, in any order; the calls=
+ * that follows age= makes a line cut after the age detectable). An empty
+ * reply is CUT_EPROTO: HAProxy always lists at least the CLI session that
+ * asked, so no line means a broken reply, never "no sessions". Linear in
+ * `len`; thousands of lines are fine. */
+int stat_parse_sess(const char *text, size_t len, struct sess_table *out,
+		    struct cut_err *err);
+void sess_table_free(struct sess_table *t);
+
+/* true if r is a stream of that backend and, unless server is NULL, of
+ * that server. The placeholders "<NONE>"/"<none>" (no backend or server
+ * chosen yet, CLI sessions) never match, even if passed as names. */
+bool sess_row_is(const struct sess_row *r, const char *backend,
+		 const char *server);
+/* Iterate over the streams of backend[/server] (as sess_row_is()):
+ *	size_t i = 0;
+ *	while ((r = sess_table_next(t, "be_tcp", "t1", &i)) != NULL) ...
+ * *pos starts at 0 and is advanced past the row returned; NULL at the end.
+ * Rows are borrowed from t. */
+const struct sess_row *sess_table_next(const struct sess_table *t,
+				       const char *backend, const char *server,
+				       size_t *pos);
+/* Number of streams of backend[/server]. */
+size_t sess_table_count(const struct sess_table *t, const char *backend,
+			const char *server);
+
+/* HAProxy's human_time() text to seconds: one to four of "<n>d", "<n>h",
+ * "<n>m", "<n>s" in that order (each unit after the first in its range:
+ * h < 24, m < 60, s < 60), or "?" (-1). Returns 0 or CUT_EPROTO. */
+int stat_parse_age(const char *s, size_t n, int64_t *sec);
+
+/* ---- show map, show map <map>, get map --------------------------------- */
+
+/* One line of `show map`: "6 (/etc/haproxy/bg.map) pattern loaded from
+ * file '...' used by map at file 'haproxy.cfg' line 32. curr_ver=0
+ * next_ver=0 entry_cnt=1". */
+struct map_info {
+	int64_t id;			/* for "#<id>" */
+	char file[MAP_FILE_MAX];	/* the text between "(" and the first ") " */
+	int64_t curr_ver, next_ver;	/* -1 if absent */
+	/* HAProxy's entry_cnt, -1 if absent. Not the number of entries: it
+	 * counts those of a prepared version too, and on 2.6.12 a 2-entry
+	 * file used by two map converters showed 4. */
+	int64_t entry_cnt;
+};
+
+struct map_list {
+	struct map_info *maps;	/* in HAProxy's order (by id, not by file) */
+	size_t n;
+};
+
+/* Parse `show map`: a "# id (file) description" header, then one line per
+ * map up to an empty line or the end. A header alone is a valid empty
+ * list. */
+int stat_parse_map_list(const char *text, size_t len, struct map_list *out,
+			struct cut_err *err);
+void map_list_free(struct map_list *l);
+/* The map with that file name, or NULL. */
+const struct map_info *map_list_find(const struct map_list *l,
+				     const char *file);
+
+/* One line of `show map <map>` (or `show map @<ver> <map>`):
+ * "0x55f08fc6d770 active be_green". */
+struct map_entry {
+	char ref[SESS_PTR_MAX];	/* "0x55f08fc6d770", for "#<ref>" */
+	char key[MAP_KEY_MAX];	/* up to the first space after the ref */
+	char value[MAP_KEY_MAX];/* the rest of the line, spaces included */
+};
+
+struct map_entries {
+	struct map_entry *entries;	/* in HAProxy's (insertion) order */
+	size_t n;
+};
+
+/* Parse `show map <map>`: one "<0xref> <key> <value>" line per entry up to
+ * an empty line or the end. An empty map answers only "\n" (or "" once the
+ * prompt is stripped): that is a valid empty list. HAProxy prints keys
+ * unescaped, so a key with a space in it (added as "a\ b") cannot be told
+ * apart from a value with one: it is read as key "a", value "b ...". */
+int stat_parse_map_entries(const char *text, size_t len,
+			   struct map_entries *out, struct cut_err *err);
+void map_entries_free(struct map_entries *e);
+/* The first entry with that key (HAProxy matches the first one too when a
+ * key was added twice), or NULL. */
+const struct map_entry *map_entries_find(const struct map_entries *e,
+					 const char *key);
+
+/* Reply of `get map <map> <key>`: one line per pattern expression that uses
+ * the map (a file used by map() and map_beg() answers two lines):
+ *	type=str, case=sensitive, found=yes, idx=tree, key="active",
+ *	value="be_blue", type="str"
+ *	type=str, case=sensitive, found=no
+ */
+struct map_lookup {
+	bool found;		/* some line said found=yes */
+	size_t nexpr;		/* lines in the reply (>= 1) */
+	char match[16];		/* match type of the line used: "str", "beg" */
+	bool icase;		/* case=insensitive on that line */
+	/* From the first found=yes line; "" when not found. The quoted
+	 * texts are not escaped by HAProxy: the key ends at the first
+	 * `", value="` and the value at the last `", type="`. */
+	char key[MAP_KEY_MAX];
+	char value[MAP_KEY_MAX];
+	char smp_type[16];	/* sample type of the value: "str", "" if none */
+};
+
+/* Parse `get map`. On error *out reads "not found". */
+int stat_parse_map_get(const char *text, size_t len, struct map_lookup *out,
+		       struct cut_err *err);
 
 #endif

@@ -895,6 +895,7 @@ static const struct known_error known_errors[] = {
 	{ "No such server.", false, REPLY_ERR_NO_SERVER },
 	{ "Permission denied", true, REPLY_ERR_PERMISSION },
 	{ "Unknown command", true, REPLY_ERR_UNKNOWN_CMD },
+	{ "No such session", true, REPLY_ERR_NO_SESSION },
 };
 
 static enum reply_error match_error(const char *msg)
