@@ -308,6 +308,7 @@ enum enable_step {
 	EN_WAIT_CHECKED,	/* status exactly DRAIN on every LB */
 	EN_BASELINE,		/* the watch's counters, before any traffic */
 	EN_READY,
+	EN_WEIGHT,		/* put the weight back if it changed */
 	EN_DONE,
 };
 
@@ -382,6 +383,49 @@ static void on_baseline(struct fleet_view *v, void *arg)
 	enable_step(so);
 }
 
+/* HAProxy's `ready` does not restore a weight (HAPROXY.md §1.3): if an
+ * agent, the upgrade or anyone changed the server's user weight while it
+ * was out, put back the weight it had before the run. */
+static void on_weight_view(struct fleet_view *v, void *arg)
+{
+	struct roll_srv_ops *so = arg;
+	const struct fleet_target *t = &so->tg.t[0];
+	struct fleet_action act = { .kind = FLEET_ACT_WEIGHT };
+	bool changed = false, uniform = true;
+	size_t j;
+	int rc;
+
+	for (j = 0; j < v->n && j < so->tg.nlb; j++) {
+		const struct srvstate_row *row =
+			srvstate_find(&v->lb[j].state, t->backend, t->server);
+
+		if (t->lb[j].uweight != t->lb[0].uweight)
+			uniform = false;
+		if (row != NULL && row->uweight != t->lb[j].uweight)
+			changed = true;
+	}
+	fleet_view_free(v);
+	so->step = EN_DONE;
+	if (!changed) {
+		enable_step(so);
+		return;
+	}
+	if (!uniform) {
+		roll_out_log(so->run->out, so->s, "enabling", "its weight changed "
+			     "while it was out, but it had different weights on "
+			     "the LBs before: left as it is");
+		enable_step(so);
+		return;
+	}
+	act.weight = (int)t->lb[0].uweight;
+	roll_out_log(so->run->out, so->s, "enabling", "weight changed while it "
+		     "was out: setting it back to %d", act.weight);
+	rc = fleet_apply(so->run->a->fleet, &so->tg, &act, on_enable_apply, so);
+	if (rc != 0)
+		done_err(so, ROLL_EV_FAIL, rc, "restoring the weight: %s",
+			 cut_strerror(rc));
+}
+
 static void enable_step(struct roll_srv_ops *so)
 {
 	struct roll_run *r = so->run;
@@ -420,6 +464,13 @@ static void enable_step(struct roll_srv_ops *so)
 	case EN_READY:
 		act.state = SRV_ADMIN_READY;
 		break;
+	case EN_WEIGHT:
+		rc = fleet_read(r->a->fleet, so->tg.t[0].backend,
+				FLEET_READ_STATE, on_weight_view, so);
+		if (rc != 0)
+			done_err(so, ROLL_EV_FAIL, rc, "enabling: %s",
+				 cut_strerror(rc));
+		return;
 	default:
 		done_ok(so);
 		return;
