@@ -37,5 +37,6 @@ void app_finish(struct app *a, int exit_code);
 extern const struct app_cmd_ops cmd_status_ops;
 extern const struct app_cmd_ops cmd_manual_ops;
 extern const struct app_cmd_ops cmd_rollout_ops;
+extern const struct app_cmd_ops cmd_shed_ops;
 
 #endif

@@ -34,6 +34,7 @@ enum cli_cmd {
 	CMD_WEIGHT,
 	CMD_WAIT,
 	CMD_ROLLOUT,
+	CMD_SHED,
 	CMD_HELP,
 	CMD_VERSION,
 	CMD_COUNT		/* keep last */
@@ -59,6 +60,10 @@ struct cli_opts {
 	bool dry_run;		/* rollout --dry-run */
 	bool yes;		/* rollout --yes: no confirmation */
 	bool lbs_from_cli;	/* --lb given (else CUTOVER_LB or none) */
+	bool timeout_set;	/* --timeout given */
+	double rate;		/* shed --rate, per second */
+	double jitter;		/* shed --jitter, 0..1 */
+	long budget;		/* shed --budget; -1 = off */
 	const char **args;	/* positional arguments after the command */
 	size_t nargs;
 	char *lb_env_copy;	/* owned copy of CUTOVER_LB, split in place */

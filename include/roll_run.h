@@ -15,6 +15,7 @@
 #include "probe.h"
 #include "roll_out.h"
 #include "rollout.h"
+#include "shed.h"
 
 /* What the ops keep per server. */
 struct roll_srv_ops {
@@ -31,6 +32,7 @@ struct roll_srv_ops {
 	struct hook *hook;
 	struct fleet_wait *wait;
 	struct probe *probe;
+	struct shed *shed;
 	int step;			/* multi-step ops (verified comeback) */
 	bool cancelled;
 	/* watch: counters at the start of the window, per LB */

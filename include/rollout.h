@@ -17,7 +17,8 @@
  * Hook states without commands pass straight through. At the drain
  * deadline wait_idle applies the plan's policy: fail -> restoring (the
  * server goes back in service, the run stops), proceed -> after_drain,
- * kill -> killing (shutdown sessions) -> after_drain. Any other failure
+ * kill -> killing (shutdown sessions) -> after_drain, shed -> shedding
+ * (closed one by one at drain.shed_rate) -> after_drain. Any other failure
  * -> failing (maint on every LB) -> on_failure (hook) -> failed. An interrupt
  * while draining -> restoring.
  */
@@ -38,6 +39,7 @@ enum roll_state {
 	ROLL_ST_DRAINING,
 	ROLL_ST_WAIT_IDLE,
 	ROLL_ST_KILLING,
+	ROLL_ST_SHEDDING,
 	ROLL_ST_AFTER_DRAIN,
 	ROLL_ST_MAINT,
 	ROLL_ST_UPGRADING,
@@ -76,6 +78,7 @@ struct roll_ops {
 	int (*set_admin)(void *ctx, struct roll_srv *s, enum srv_admin to);
 	int (*wait_drained)(void *ctx, struct roll_srv *s, uint64_t timeout_ms);
 	int (*kill_sessions)(void *ctx, struct roll_srv *s);
+	int (*shed)(void *ctx, struct roll_srv *s);
 	int (*run_hook)(void *ctx, struct roll_srv *s, enum plan_hook_stage st);
 	int (*probe)(void *ctx, struct roll_srv *s);
 	/* Back in service: with plan probe.haproxy the verified comeback

@@ -42,6 +42,8 @@ int rtcmd_set_weight(struct rtcmd *c, const char *be, const char *srv,
 		     int weight, bool percent);
 /* set server B/S health up|down */
 int rtcmd_set_health(struct rtcmd *c, const char *be, const char *srv, bool up);
+/* shutdown session 0x<hex> (a pointer from show sess) */
+int rtcmd_shutdown_session(struct rtcmd *c, const char *ptr);
 /* shutdown sessions server B/S */
 int rtcmd_shutdown_sessions(struct rtcmd *c, const char *be, const char *srv);
 /* backend NULL: every proxy; sid < 0: every server. */

@@ -2,6 +2,7 @@
  * One table says which command takes which arguments and options, so the
  * help and the checks cannot drift apart. */
 #include "cli.h"
+#include "shed.h"
 #include "strutil.h"
 
 #include <getopt.h>
@@ -27,6 +28,9 @@ enum opt_id {
 	OPT_THEN,
 	OPT_DRY_RUN,
 	OPT_YES,
+	OPT_RATE,
+	OPT_JITTER,
+	OPT_BUDGET,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_COUNT		/* keep last */
@@ -68,6 +72,11 @@ static const struct cli_cmd_desc cmds[CMD_COUNT] = {
 			  O(OPT_DRY_RUN) | O(OPT_YES) | O(OPT_POLL),
 			  "rolling upgrade as the plan says (--dry-run: show "
 			  "every step)" },
+	[CMD_SHED] = { "shed", "BACKEND/SERVER --rate N/s", 1, 1,
+		       O(OPT_RATE) | O(OPT_JITTER) | O(OPT_BUDGET) |
+		       O(OPT_TIMEOUT),
+		       "close a server's remaining sessions one by one at a "
+		       "pace (drains it first)" },
 	[CMD_HELP] = { "help", "", 0, 0, 0, "this help" },
 	[CMD_VERSION] = { "version", "", 0, 0, 0, "print the version" },
 };
@@ -88,6 +97,9 @@ static const struct option long_opts[] = {
 	{ "then", required_argument, NULL, OPT_THEN },
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "yes", no_argument, NULL, OPT_YES },
+	{ "rate", required_argument, NULL, OPT_RATE },
+	{ "jitter", required_argument, NULL, OPT_JITTER },
+	{ "budget", required_argument, NULL, OPT_BUDGET },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -142,6 +154,11 @@ void cli_usage(FILE *f)
 		"  --dry-run             rollout: validate against the live LBs,\n"
 		"                        print every command and hook; change nothing\n"
 		"  --yes                 rollout: do not ask for confirmation\n"
+		"  --rate N/s            shed: sessions closed per second (all\n"
+		"                        LBs together); also N/m\n"
+		"  --jitter P%%           shed: vary each gap by up to P%%\n"
+		"  --budget N            shed: never run more than N closes ahead\n"
+		"                        of the clients showing up elsewhere\n"
 		"DUR: 250ms, 30s, 5m, 1h30m; a bare number is seconds.\n"
 		"\n"
 		"Exit codes:\n"
@@ -240,6 +257,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 	size_t i;
 
 	memset(o, 0, sizeof(*o));
+	o->budget = -1;
 	o->lb_timeout_ms = 5000;
 	o->poll_ms = 50;
 	o->interval_ms = 1000;
@@ -340,6 +358,33 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 		case OPT_YES:
 			o->yes = true;
 			break;
+		case OPT_RATE:
+			if (shed_parse_rate(optarg, &o->rate) != 0)
+				return usage_error("--rate: '%s' is not a rate "
+						   "like 50/s or 3000/m%s",
+						   optarg, "");
+			break;
+		case OPT_JITTER: {
+			int w;
+			bool pct;
+
+			if (str_parse_weight(optarg, &w, &pct) != 0 || !pct)
+				return usage_error("--jitter: '%s' is not a "
+						   "percentage like 20%%%s",
+						   optarg, "");
+			o->jitter = w / 100.0;
+			break;
+		}
+		case OPT_BUDGET: {
+			long b;
+
+			if (str_parse_long(optarg, 0, 1000000, &b) != 0)
+				return usage_error("--budget: '%s' is not a "
+						   "number of sessions%s", optarg,
+						   "");
+			o->budget = b;
+			break;
+		}
 		case OPT_HELP:
 			break;
 		case OPT_VERSION:
@@ -377,6 +422,10 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 	if ((int)o->nargs < d->min_args ||
 	    (d->max_args >= 0 && (int)o->nargs > d->max_args))
 		return usage_error("usage: cutover %s %s", d->name, d->args);
+	o->timeout_set = seen[OPT_TIMEOUT];
+	if (o->cmd == CMD_SHED && !seen[OPT_RATE])
+		return usage_error("shed needs --rate, e.g. --rate 50/s%s%s", "",
+				   "");
 	if (o->cmd == CMD_WAIT && !seen[OPT_UNTIL])
 		return usage_error("wait needs --until drained|up%s%s", "", "");
 	if (!seen[OPT_TIMEOUT])

@@ -182,11 +182,6 @@ static int validate(struct rollout_cmd *c, const struct fleet_view *v,
 	}
 	if ((rc = select_servers(c, v, err)) != 0)
 		return rc;
-	if (p->on_timeout == PLAN_ON_TIMEOUT_SHED)
-		return cut_err_set(err, CUT_EUSAGE, p->path,
-				   "%s: drain.on_timeout 'shed' is not "
-				   "available in this version; use fail, "
-				   "proceed or kill", p->path);
 	for (i = 0; i < c->nnames; i++) {
 		if (!in_service(v, p->backend, c->names[i], why, sizeof(why)))
 			return cut_err_set(err, CUT_ECHANGED, c->names[i],
@@ -472,7 +467,14 @@ static void print_server(struct rollout_cmd *c, size_t i)
 			       ? "fail: put it back in service and stop"
 		       : p->on_timeout == PLAN_ON_TIMEOUT_KILL
 			       ? "kill: shutdown sessions server, go on"
+		       : p->on_timeout == PLAN_ON_TIMEOUT_SHED
+			       ? "shed: close the rest one by one (show sess, "
+				 "shutdown session <ptr>), go on"
 			       : "proceed with the sessions left");
+		if (p->on_timeout == PLAN_ON_TIMEOUT_SHED)
+			printf("    (at the deadline) %g sessions/s over every LB "
+			       "until none is left (fails if none closes for "
+			       "10s)\n", p->shed_rate);
 		if (p->on_timeout == PLAN_ON_TIMEOUT_KILL) {
 			rtcmd_shutdown_sessions(&cmd, p->backend, srv);
 			printf("    (at the deadline) on every LB: %s\n", cmd.text);

@@ -70,6 +70,7 @@ int main(int argc, char **argv)
 	}
 	a.ops = opt.cmd == CMD_STATUS    ? &cmd_status_ops
 		: opt.cmd == CMD_ROLLOUT ? &cmd_rollout_ops
+		: opt.cmd == CMD_SHED	 ? &cmd_shed_ops
 					 : &cmd_manual_ops;
 	uv_signal_init(a.loop, &a.sig_int);
 	uv_signal_init(a.loop, &a.sig_term);

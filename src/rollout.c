@@ -85,7 +85,7 @@ static enum roll_state next_in_sequence(const struct roll_srv *s,
 		seq = seq_in_place;
 		n = sizeof(seq_in_place) / sizeof(seq_in_place[0]);
 	}
-	if (cur == ROLL_ST_KILLING)
+	if (cur == ROLL_ST_KILLING || cur == ROLL_ST_SHEDDING)
 		return ROLL_ST_AFTER_DRAIN;
 	if (cur == ROLL_ST_ON_FAILURE)
 		return ROLL_ST_FAILED;
@@ -288,6 +288,11 @@ static enum enter_result enter_killing(struct roll_srv *s, struct cut_err *err)
 	return started(s->ro->ops->kill_sessions(s->ro->ctx, s), err);
 }
 
+static enum enter_result enter_shedding(struct roll_srv *s, struct cut_err *err)
+{
+	return started(s->ro->ops->shed(s->ro->ctx, s), err);
+}
+
 static enum enter_result enter_after_drain(struct roll_srv *s,
 					   struct cut_err *err)
 {
@@ -393,6 +398,11 @@ static enum roll_state on_wait_idle(struct roll_srv *s,
 			note(s, "drain deadline passed; closing the remaining "
 				"sessions (on_timeout: kill)");
 			return ROLL_ST_KILLING;
+		case PLAN_ON_TIMEOUT_SHED:
+			note(s, "drain deadline passed; closing the remaining "
+				"sessions one by one at %g/s (on_timeout: shed)",
+			     s->ro->plan->shed_rate);
+			return ROLL_ST_SHEDDING;
 		default:
 			if (ev->err != NULL)
 				note(s, "drain deadline passed (on_timeout: "
@@ -452,8 +462,10 @@ static const struct state_desc states[ROLL_ST_COUNT] = {
 		BIT(ROLL_ST_WAIT_IDLE) | OUT_OF_ROTATION },
 	[ROLL_ST_WAIT_IDLE] = { "wait_idle", NULL, enter_wait_idle,
 		on_wait_idle, BIT(ROLL_ST_AFTER_DRAIN) | BIT(ROLL_ST_KILLING) |
-		OUT_OF_ROTATION },
+		BIT(ROLL_ST_SHEDDING) | OUT_OF_ROTATION },
 	[ROLL_ST_KILLING] = { "killing", NULL, enter_killing, on_step,
+		BIT(ROLL_ST_AFTER_DRAIN) | OUT_OF_ROTATION },
+	[ROLL_ST_SHEDDING] = { "shedding", NULL, enter_shedding, on_step,
 		BIT(ROLL_ST_AFTER_DRAIN) | OUT_OF_ROTATION },
 	[ROLL_ST_AFTER_DRAIN] = { "after_drain", skip_after_drain,
 		enter_after_drain, on_step, BIT(ROLL_ST_MAINT) | OUT_OF_ROTATION },
@@ -669,6 +681,7 @@ void roll_interrupt(struct rollout *ro)
 		/* Waiting for sessions: put it back now. A hook is allowed
 		 * to finish, unless this is the second interrupt. */
 		if (s->busy && (second || s->state == ROLL_ST_WAIT_IDLE ||
+				s->state == ROLL_ST_SHEDDING ||
 				s->state == ROLL_ST_PROBING ||
 				s->state == ROLL_ST_WATCHING))
 			ro->ops->cancel(ro->ctx, s);

@@ -3,6 +3,7 @@
  * hooks as child processes, probes, the capacity floor and the watch
  * window. Every operation ends in exactly one roll_op_done(). */
 #include "roll_run.h"
+#include "shed.h"
 #include "log.h"
 #include "strutil.h"
 
@@ -151,6 +152,56 @@ static int op_kill_sessions(void *ctx, struct roll_srv *s)
 	struct fleet_action act = { .kind = FLEET_ACT_SHUTDOWN };
 
 	return fleet_apply(so->run->a->fleet, &so->tg, &act, on_killed, so);
+}
+
+/* ---- shedding at the drain deadline -------------------------------------------- */
+
+static void on_shed_progress(struct shed *sh, int status,
+			     const struct cut_err *err, void *arg)
+{
+	struct roll_srv_ops *so = arg;
+	const struct shed_stats *st = shed_stats(sh);
+	int64_t left = st->left_known ? st->left : -1;
+
+	roll_out_sessions(so->run->out, so->s, &left, 1);
+}
+
+static void on_shed_done(struct shed *sh, int status, const struct cut_err *err,
+			 void *arg)
+{
+	struct roll_srv_ops *so = arg;
+	const struct shed_stats *st = shed_stats(sh);
+
+	so->shed = NULL;
+	roll_out_log(so->run->out, so->s, "shed", "%lld closed at %.1f/s, %lld "
+		     "left", (long long)st->closed, st->rate,
+		     (long long)st->left);
+	if (status == 0)
+		done_ok(so);
+	else if (status == CUT_ECANCELED)
+		roll_op_done(so->s, ROLL_EV_CANCELED, err);
+	else
+		roll_op_done(so->s, ROLL_EV_FAIL, err);
+}
+
+static int op_shed(void *ctx, struct roll_srv *s)
+{
+	struct roll_srv_ops *so = so_of(ctx, s);
+	struct roll_run *r = ctx;
+	struct shed_opts o = {
+		.rate = r->plan->shed_rate,
+		.jitter = 0.2,
+		/* No deadline: however many there are, they go at the rate.
+		 * But if none closes or ends for 10 s, something holds them:
+		 * put the server back and stop. */
+		.stall_ms = 10000,
+		.budget = -1,
+	};
+	struct cut_err err;
+
+	so->shed = shed_start(r->a->fleet, &so->tg, &o, on_shed_progress,
+			      on_shed_done, so, &err);
+	return so->shed == NULL ? (err.code ? err.code : UV_ENOMEM) : 0;
 }
 
 /* ---- hooks ------------------------------------------------------------------- */
@@ -637,6 +688,8 @@ static void op_cancel(void *ctx, struct roll_srv *s)
 
 	if (so->wait != NULL) {
 		fleet_wait_cancel(so->wait);
+	} else if (so->shed != NULL) {
+		shed_cancel(so->shed);
 	} else if (so->probe != NULL) {
 		probe_cancel(so->probe);
 	} else if (so->hook != NULL) {
@@ -686,6 +739,7 @@ const struct roll_ops roll_real_ops = {
 	.set_admin = op_set_admin,
 	.wait_drained = op_wait_drained,
 	.kill_sessions = op_kill_sessions,
+	.shed = op_shed,
 	.run_hook = op_run_hook,
 	.probe = op_probe,
 	.enable = op_enable,

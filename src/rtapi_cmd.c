@@ -168,6 +168,26 @@ int rtcmd_set_health(struct rtcmd *c, const char *be, const char *srv, bool up)
 	return rtcmd_done(c);
 }
 
+int rtcmd_shutdown_session(struct rtcmd *c, const char *ptr)
+{
+	const char *p;
+
+	rtcmd_init(c);
+	if (ptr == NULL || strncmp(ptr, "0x", 2) != 0 || ptr[2] == '\0' ||
+	    strlen(ptr) > 20) {
+		fail(c, CUT_EUSAGE, "invalid session pointer", ptr ? ptr : "");
+		return c->err;
+	}
+	for (p = ptr + 2; *p != '\0'; p++)
+		if (!isxdigit((unsigned char)*p)) {
+			fail(c, CUT_EUSAGE, "invalid session pointer", ptr);
+			return c->err;
+		}
+	rtcmd_word(c, "shutdown session");
+	rtcmd_word(c, ptr);
+	return rtcmd_done(c);
+}
+
 int rtcmd_shutdown_sessions(struct rtcmd *c, const char *be, const char *srv)
 {
 	rtcmd_init(c);

@@ -720,6 +720,42 @@ start_lb() {
 		"$(tail -n 10 "$T/lb-$name.log")"
 }
 
+# start_lb_tcp NAME SRV=PORT...: HAProxy in TCP mode (long-lived
+# sessions) in front of the servers of backend app, with an admin unix
+# socket $T/NAME.sock and an admin TCP socket; sets FEPORT_ and LBTCP_.
+start_lb_tcp() {
+	local name=$1 fe tcp spec
+	shift
+	fe=$(free_port)
+	tcp=$(free_port)
+	{
+		cat <<-EOF
+		global
+		    maxconn 4000
+		    stats socket $T/$name.sock level admin
+		    stats socket ipv4@127.0.0.1:$tcp level admin
+		    stats maxconn 20
+		defaults
+		    mode tcp
+		    timeout connect 1s
+		    timeout client 5m
+		    timeout server 5m
+		frontend fe
+		    bind 127.0.0.1:$fe
+		    default_backend app
+		backend app
+		    balance roundrobin
+		EOF
+		for spec in "$@"; do
+			printf '    server %s 127.0.0.1:%s check inter 200ms\n' \
+				"${spec%%=*}" "${spec#*=}"
+		done
+	} >"$T/$name.cfg"
+	start_lb_cfg "$name" "$T/$name.cfg"
+	printf -v "FEPORT_$name" '%s' "$fe"
+	printf -v "LBTCP_$name" '%s' "$tcp"
+}
+
 # start_lb_cfg NAME CFGFILE [ADMIN_SOCK]: starts HAProxy on a config the
 # test wrote itself. It must declare an admin "stats socket" at ADMIN_SOCK
 # (default $T/NAME.sock); the master CLI is $T/NAME-master.sock.

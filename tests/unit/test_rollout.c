@@ -65,6 +65,13 @@ static int f_kill(void *ctx, struct roll_srv *s)
 	return 0;
 }
 
+static int f_shed(void *ctx, struct roll_srv *s)
+{
+	rec(ctx, s, "shed");
+	((struct fake *)ctx)->pending[s->index] = 1;
+	return 0;
+}
+
 static int f_hook(void *ctx, struct roll_srv *s, enum plan_hook_stage st)
 {
 	rec(ctx, s, "hook %s", plan_hook_stage_name(st));
@@ -142,6 +149,7 @@ static const struct roll_ops fake_ops = {
 	.set_admin = f_set_admin,
 	.wait_drained = f_wait,
 	.kill_sessions = f_kill,
+	.shed = f_shed,
 	.run_hook = f_hook,
 	.probe = f_probe,
 	.enable = f_enable,
@@ -305,6 +313,52 @@ static void test_drain_deadline_proceed(void **state)
 static void test_drain_deadline_kill(void **state)
 {
 	drain_timeout(PLAN_ON_TIMEOUT_KILL, ROLL_ST_KILLING, "web1:wait;web1:kill;");
+}
+
+static void test_drain_deadline_shed(void **state)
+{
+	drain_timeout(PLAN_ON_TIMEOUT_SHED, ROLL_ST_SHEDDING, "web1:wait;web1:shed;");
+}
+
+static void test_shed_then_on(void **state)
+{
+	struct fake f = { 0 };
+	struct rollout ro;
+	struct plan p;
+
+	base_plan(&p);
+	p.on_timeout = PLAN_ON_TIMEOUT_SHED;
+	p.shed_rate = 50;
+	assert_int_equal(roll_init(&ro, &p, &fake_ops, &f, names, 1), 0);
+	roll_start(&ro);
+	roll_capacity_done(&ro, true, NULL);
+	complete(&ro, 0, ROLL_EV_OK);
+	complete(&ro, 0, ROLL_EV_TIMEOUT);
+	complete(&ro, 0, ROLL_EV_OK);		/* shed to 0 */
+	assert_int_equal(ro.srv[0].state, ROLL_ST_MAINT);
+	finish_ok(&ro, 0);
+	assert_int_equal(f.end_status, 0);
+	roll_free(&ro);
+}
+
+static void test_interrupt_while_shedding(void **state)
+{
+	struct fake f = { 0 };
+	struct rollout ro;
+	struct plan p;
+
+	base_plan(&p);
+	p.on_timeout = PLAN_ON_TIMEOUT_SHED;
+	assert_int_equal(roll_init(&ro, &p, &fake_ops, &f, names, 1), 0);
+	roll_start(&ro);
+	roll_capacity_done(&ro, true, NULL);
+	complete(&ro, 0, ROLL_EV_OK);
+	complete(&ro, 0, ROLL_EV_TIMEOUT);
+	roll_interrupt(&ro);
+	assert_int_equal(f.cancels, 1);
+	complete(&ro, 0, ROLL_EV_CANCELED);
+	assert_int_equal(ro.srv[0].state, ROLL_ST_RESTORING);
+	roll_free(&ro);
 }
 
 static void test_capacity_refused(void **state)
@@ -524,6 +578,9 @@ int main(void)
 		cmocka_unit_test(test_drain_deadline_fail),
 		cmocka_unit_test(test_drain_deadline_proceed),
 		cmocka_unit_test(test_drain_deadline_kill),
+		cmocka_unit_test(test_drain_deadline_shed),
+		cmocka_unit_test(test_shed_then_on),
+		cmocka_unit_test(test_interrupt_while_shedding),
 		cmocka_unit_test(test_capacity_refused),
 		cmocka_unit_test(test_interrupt_while_draining),
 		cmocka_unit_test(test_interrupt_during_hook),

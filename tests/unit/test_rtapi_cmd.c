@@ -122,6 +122,20 @@ static void test_show(void **state)
 	assert_int_equal(rtcmd_show_servers_state(&c, "a;b"), CUT_EUSAGE);
 }
 
+static void test_shutdown_session(void **state)
+{
+	struct rtcmd c;
+
+	assert_int_equal(rtcmd_shutdown_session(&c, "0x55f08fd21b10"), 0);
+	assert_string_equal(c.text, "shutdown session 0x55f08fd21b10");
+	assert_int_equal(rtcmd_shutdown_session(&c, "0x"), CUT_EUSAGE);
+	assert_int_equal(rtcmd_shutdown_session(&c, "55f0"), CUT_EUSAGE);
+	assert_int_equal(rtcmd_shutdown_session(&c, "0x5;x"), CUT_EUSAGE);
+	assert_int_equal(rtcmd_shutdown_session(&c, "0x1 all"), CUT_EUSAGE);
+	assert_int_equal(rtcmd_shutdown_sessions(&c, "app", "w1"), 0);
+	assert_string_equal(c.text, "shutdown sessions server app/w1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -133,6 +147,7 @@ int main(void)
 		cmocka_unit_test(test_too_long),
 		cmocka_unit_test(test_weight),
 		cmocka_unit_test(test_show),
+		cmocka_unit_test(test_shutdown_session),
 	};
 
 	return cmocka_run_group_tests_name("rtapi_cmd", tests, NULL, NULL);
