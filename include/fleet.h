@@ -148,6 +148,9 @@ enum fleet_cond {
 					 * with its rise checks passed */
 	FLEET_OBSERVE,			/* never met: poll counters until the
 					 * timeout (watching a server) */
+	FLEET_UNTIL_IDLE,		/* scur+qcur == 0 whatever the admin
+					 * state (a blue backend the map no
+					 * longer selects) */
 	FLEET_COND_COUNT		/* keep last */
 };
 

@@ -46,6 +46,10 @@ int rtcmd_set_health(struct rtcmd *c, const char *be, const char *srv, bool up);
 int rtcmd_shutdown_session(struct rtcmd *c, const char *ptr);
 /* shutdown sessions server B/S */
 int rtcmd_shutdown_sessions(struct rtcmd *c, const char *be, const char *srv);
+/* get map FILE KEY / set map FILE KEY VALUE (file, key and value escaped) */
+int rtcmd_get_map(struct rtcmd *c, const char *file, const char *key);
+int rtcmd_set_map(struct rtcmd *c, const char *file, const char *key,
+		  const char *value);
 /* backend NULL: every proxy; sid < 0: every server. */
 int rtcmd_show_stat(struct rtcmd *c, const char *be, long long sid);
 int rtcmd_show_servers_state(struct rtcmd *c, const char *be);

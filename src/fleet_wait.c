@@ -54,6 +54,7 @@ static const char *const cond_names[FLEET_COND_COUNT] = {
 	[FLEET_UNTIL_UP] = "up",
 	[FLEET_UNTIL_CHECKED] = "checked",
 	[FLEET_OBSERVE] = "observed",
+	[FLEET_UNTIL_IDLE] = "idle",
 };
 
 const char *fleet_cond_name(enum fleet_cond c)
@@ -148,6 +149,8 @@ static void evaluate(struct fleet_wait *w)
 				}
 			} else if (w->cond == FLEET_OBSERVE) {
 				o->met = false;
+			} else if (w->cond == FLEET_UNTIL_IDLE) {
+				o->met = o->sessions == 0;
 			} else if (w->cond == FLEET_UNTIL_CHECKED) {
 				o->met = strcmp(o->status, "DRAIN") == 0;
 			} else {

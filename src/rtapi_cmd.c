@@ -196,6 +196,26 @@ int rtcmd_shutdown_sessions(struct rtcmd *c, const char *be, const char *srv)
 	return rtcmd_done(c);
 }
 
+int rtcmd_get_map(struct rtcmd *c, const char *file, const char *key)
+{
+	rtcmd_init(c);
+	rtcmd_word(c, "get map");
+	rtcmd_value(c, file);
+	rtcmd_value(c, key);
+	return rtcmd_done(c);
+}
+
+int rtcmd_set_map(struct rtcmd *c, const char *file, const char *key,
+		  const char *value)
+{
+	rtcmd_init(c);
+	rtcmd_word(c, "set map");
+	rtcmd_value(c, file);
+	rtcmd_value(c, key);
+	rtcmd_value(c, value);
+	return rtcmd_done(c);
+}
+
 int rtcmd_show_stat(struct rtcmd *c, const char *be, long long sid)
 {
 	rtcmd_init(c);

@@ -136,6 +136,18 @@ static void test_shutdown_session(void **state)
 	assert_string_equal(c.text, "shutdown sessions server app/w1");
 }
 
+static void test_maps(void **state)
+{
+	struct rtcmd c;
+
+	assert_int_equal(rtcmd_set_map(&c, "/etc/haproxy/bg.map", "active",
+				       "be_green"), 0);
+	assert_string_equal(c.text, "set map /etc/haproxy/bg.map active be_green");
+	assert_int_equal(rtcmd_get_map(&c, "/x y.map", "k;1"), 0);
+	assert_string_equal(c.text, "get map /x\\ y.map k\\;1");
+	assert_int_equal(rtcmd_set_map(&c, "/m", "k", "a\nb"), CUT_EUSAGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -148,6 +160,7 @@ int main(void)
 		cmocka_unit_test(test_weight),
 		cmocka_unit_test(test_show),
 		cmocka_unit_test(test_shutdown_session),
+		cmocka_unit_test(test_maps),
 	};
 
 	return cmocka_run_group_tests_name("rtapi_cmd", tests, NULL, NULL);
