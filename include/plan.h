@@ -34,7 +34,8 @@
 
 /* One command: an argv whose elements may hold placeholders {server}
  * {backend} {addr} {port} {peer} (checked at load; "{{" and "}}" are
- * literal braces). Never run through a shell. */
+ * literal braces). Never run through a shell. In the blue/green stages
+ * (run once per run) only {backend} is set; the others are empty. */
 struct plan_argv {
 	char **argv;		/* argc elements, then NULL */
 	size_t argc;
@@ -55,11 +56,17 @@ enum plan_hook_stage {
 	PLAN_HOOK_BEFORE_ENABLE,
 	PLAN_HOOK_AFTER_ENABLE,
 	PLAN_HOOK_ON_FAILURE,
+	/* blue/green (a plan with a switch: section) */
+	PLAN_HOOK_BEFORE_SWITCH,	/* green verified, before the switch */
+	PLAN_HOOK_AFTER_SWITCH,		/* every step switched and watched */
+	PLAN_HOOK_RETIRE,		/* blue drained: e.g. stop the old cluster */
+	PLAN_HOOK_ON_ROLLBACK,		/* traffic was switched back to blue */
 	PLAN_HOOK_STAGE_COUNT	/* keep last */
 };
 
 /* YAML key of a stage: "before_drain", "after_drain", "upgrade",
- * "before_enable", "after_enable", "on_failure". */
+ * "before_enable", "after_enable", "on_failure", "before_switch",
+ * "after_switch", "retire", "on_rollback". */
 const char *plan_hook_stage_name(enum plan_hook_stage s);
 
 enum plan_servers_kind {
@@ -123,12 +130,68 @@ struct plan_watch {
 	long max_check_fails;		/* chkfail + down transitions */
 };
 
+/* Blue/green: how traffic moves from the old cluster (blue) to the new one
+ * (green). YAML:
+ *
+ *   switch:                      # mode map (the frontend picks its backend
+ *     mode: map                  #   through a map entry)
+ *     map: /etc/haproxy/bg.map   # the map, as HAProxy names it (its file)
+ *     key: active                # the entry (default "active")
+ *     blue: be_blue              # its value before / after the switch
+ *     green: be_green
+ *     write_file: true           # also rewrite the file on disk (default)
+ *
+ *   switch:                      # mode servers (blue and green servers in
+ *     mode: servers              #   plan.backend)
+ *     blue: [web1, web2]         # or a glob "blue-*"
+ *     green: "green-*"
+ *     min_green: 2               # green servers UP needed (default: all)
+ *     steps: [10%, 50%, 100%]    # canary by weights (default [100%])
+ *
+ * Green is verified (exists on every LB, plan.probe passes on each green
+ * server, HAProxy reports them UP on every LB), switched on every LB at
+ * once, watched (plan.watch) after every step; on a breach traffic goes
+ * back to blue automatically. Then blue is drained (plan.drain: timeout
+ * and on_timeout, shed included) and the retire hook runs. */
+enum plan_switch_mode {
+	PLAN_SWITCH_MAP = 0,
+	PLAN_SWITCH_SERVERS,
+	PLAN_SWITCH_MODE_COUNT	/* keep last */
+};
+
+const char *plan_switch_mode_name(enum plan_switch_mode m); /* "map" ... */
+
+/* A set of servers named in the plan: all / a list / a glob. */
+struct plan_srvset {
+	enum plan_servers_kind kind;	/* ALL is not allowed for blue/green */
+	char **names;			/* LIST */
+	size_t n;
+	char *pattern;			/* PATTERN */
+	int line, col;
+};
+
+struct plan_switch {
+	bool present;			/* the plan has a switch: section */
+	enum plan_switch_mode mode;
+	int line, col;			/* of the switch: key */
+	/* map mode */
+	char *map;			/* map file name as HAProxy shows it */
+	char *key;			/* default "active" */
+	char *blue_backend, *green_backend;
+	bool write_file;		/* default true */
+	/* servers mode (servers of plan.backend) */
+	struct plan_srvset blue, green;
+	unsigned min_green;		/* 0: every green server */
+	unsigned *steps;		/* percentages, increasing, last 100 */
+	size_t nsteps;			/* default 1 step: 100 (map mode too) */
+};
+
 struct plan {
 	char *path;			/* as given, for messages */
 	char **lbs;			/* may be empty: --lb / CUTOVER_LB then */
 	size_t nlb;
 	int lbs_line;
-	char *backend;
+	char *backend;			/* map-mode switch: the green backend */
 	enum plan_servers_kind servers_kind;
 	char **servers;			/* LIST: names */
 	int *server_pos;		/* LIST: line, col of each name (2 ints) */
@@ -147,6 +210,7 @@ struct plan {
 	struct plan_hook hooks[PLAN_HOOK_STAGE_COUNT];
 	struct plan_probe probe;
 	struct plan_watch watch;
+	struct plan_switch sw;		/* blue/green; sw.present false if none */
 };
 
 /* Load and validate. On error returns CUT_EUSAGE (bad content: the message

@@ -112,6 +112,12 @@ int plan_yaml_get_enum(const struct plan_yctx *y, const struct plan_ynode *n,
 int plan_yaml_map(const struct plan_yctx *y, const struct plan_ynode *n,
 		  const char *section, const char *const *keys, size_t nkeys,
 		  const struct plan_ynode **vals);
+/* In mapping n, the first key node whose text is `key`, or NULL (also
+ * when n is not a mapping). *val, if val is not NULL, gets its value or
+ * NULL. For checks that point at a key rather than at its value. */
+const struct plan_ynode *plan_yaml_find_key(const struct plan_ynode *n,
+					    const char *key,
+					    const struct plan_ynode **val);
 /* "missing required key 'key' in section" at the mapping's start. */
 int plan_yaml_missing(const struct plan_yctx *y, const struct plan_ynode *map,
 		      const char *section, const char *key);

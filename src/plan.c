@@ -2,10 +2,12 @@
  * libyaml events) checked key by key against the schema of plan.h into an
  * immutable struct plan. The first mistake stops the load and is reported
  * as "FILE:LINE:COLUMN: what is wrong", pointing at the offending node
- * (at the enclosing mapping for a missing key). The reference for
- * operators is docs/plan.md.
+ * (at the enclosing mapping for a missing key). The switch: section
+ * (blue/green) is read by plan_switch.c. The reference for operators is
+ * docs/plan.md.
  */
 #include "plan.h"
+#include "plan_int.h"
 #include "plan_yaml.h"
 #include "rtapi.h"
 #include "strutil.h"
@@ -30,6 +32,10 @@ static const char *const hook_stage_names[PLAN_HOOK_STAGE_COUNT] = {
 	[PLAN_HOOK_BEFORE_ENABLE] = "before_enable",
 	[PLAN_HOOK_AFTER_ENABLE] = "after_enable",
 	[PLAN_HOOK_ON_FAILURE] = "on_failure",
+	[PLAN_HOOK_BEFORE_SWITCH] = "before_switch",
+	[PLAN_HOOK_AFTER_SWITCH] = "after_switch",
+	[PLAN_HOOK_RETIRE] = "retire",
+	[PLAN_HOOK_ON_ROLLBACK] = "on_rollback",
 };
 
 static const char *const strategy_names[PLAN_STRATEGY_COUNT] = {
@@ -64,6 +70,7 @@ const char *plan_on_timeout_name(enum plan_on_timeout t)
 enum top_key {
 	TOP_K_LBS = 0, TOP_K_BACKEND, TOP_K_SERVERS, TOP_K_STRATEGY,
 	TOP_K_ROLLING, TOP_K_DRAIN, TOP_K_HOOKS, TOP_K_PROBE, TOP_K_WATCH,
+	TOP_K_SWITCH,
 	TOP_K_COUNT	/* keep last */
 };
 static const char *const top_keys[TOP_K_COUNT] = {
@@ -71,7 +78,7 @@ static const char *const top_keys[TOP_K_COUNT] = {
 	[TOP_K_SERVERS] = "servers", [TOP_K_STRATEGY] = "strategy",
 	[TOP_K_ROLLING] = "rolling", [TOP_K_DRAIN] = "drain",
 	[TOP_K_HOOKS] = "hooks", [TOP_K_PROBE] = "probe",
-	[TOP_K_WATCH] = "watch",
+	[TOP_K_WATCH] = "watch", [TOP_K_SWITCH] = "switch",
 };
 
 enum rolling_key {
@@ -105,6 +112,10 @@ static const char *const hooks_keys[HOOKS_K_COUNT] = {
 	[HOOKS_K_STAGE + PLAN_HOOK_BEFORE_ENABLE] = "before_enable",
 	[HOOKS_K_STAGE + PLAN_HOOK_AFTER_ENABLE] = "after_enable",
 	[HOOKS_K_STAGE + PLAN_HOOK_ON_FAILURE] = "on_failure",
+	[HOOKS_K_STAGE + PLAN_HOOK_BEFORE_SWITCH] = "before_switch",
+	[HOOKS_K_STAGE + PLAN_HOOK_AFTER_SWITCH] = "after_switch",
+	[HOOKS_K_STAGE + PLAN_HOOK_RETIRE] = "retire",
+	[HOOKS_K_STAGE + PLAN_HOOK_ON_ROLLBACK] = "on_rollback",
 };
 
 enum probe_key {
@@ -167,9 +178,7 @@ static int parse_number(const char *s, const char *suffix, double *out)
 	return 0;
 }
 
-/* HAProxy's charset for proxy and server names, [A-Za-z0-9_.:-]{1,127};
- * with `glob`, also the fnmatch(3) characters. */
-static bool name_ok(const char *s, bool glob)
+bool plan_name_ok(const char *s, bool glob)
 {
 	size_t i, n = strlen(s);
 
@@ -185,8 +194,6 @@ static bool name_ok(const char *s, bool glob)
 	}
 	return true;
 }
-
-#define NAME_WHAT "a name made of A-Z a-z 0-9 _ . : - (1 to 127 characters)"
 
 /* ---- sections --------------------------------------------------------- */
 
@@ -239,9 +246,9 @@ static int parse_lbs(const struct plan_yctx *y, struct plan *p,
 static int parse_backend(const struct plan_yctx *y, struct plan *p,
 			 const struct plan_ynode *n)
 {
-	if (!plan_yaml_is_str(n) || !name_ok(n->text, false))
-		return plan_yaml_expected(y, n, "backend", NAME_WHAT);
-	return plan_yaml_get_str(y, n, "backend", NAME_WHAT, &p->backend);
+	if (!plan_yaml_is_str(n) || !plan_name_ok(n->text, false))
+		return plan_yaml_expected(y, n, "backend", PLAN_NAME_WHAT);
+	return plan_yaml_get_str(y, n, "backend", PLAN_NAME_WHAT, &p->backend);
 }
 
 static int cmp_name_index(const void *a, const void *b, void *arg)
@@ -255,12 +262,10 @@ static int cmp_name_index(const void *a, const void *b, void *arg)
 	return ia < ib ? -1 : ia > ib;
 }
 
-/* The first name (in file order) that repeats an earlier one: *dup, and
- * *orig the earlier one; *dup = n when all differ. Sorting (name, index)
- * pairs puts each name's first use at the start of its run and its first
- * repeat right after; a list may be long, so no comparing every pair. */
-static int find_duplicate(char **names, size_t n, size_t *dup,
-			  size_t *orig)
+/* Sorting (name, index) pairs puts each name's first use at the start of
+ * its run and its first repeat right after; a list may be long, so no
+ * comparing every pair. */
+int plan_find_duplicate(char **names, size_t n, size_t *dup, size_t *orig)
 {
 	size_t *idx, i;
 
@@ -301,12 +306,12 @@ static int parse_servers(const struct plan_yctx *y, struct plan *p,
 	if (plan_yaml_is_str(n) && strcmp(n->text, "all") == 0)
 		return 0;
 	if (plan_yaml_is_str(n) && strpbrk(n->text, "*?[") != NULL &&
-	    name_ok(n->text, true)) {
+	    plan_name_ok(n->text, true)) {
 		p->servers_kind = PLAN_SERVERS_PATTERN;
 		return plan_yaml_get_str(y, n, "servers", "", &p->pattern);
 	}
 	if (n->kind != PLAN_YNODE_SEQ &&
-	    !(plan_yaml_is_str(n) && name_ok(n->text, false)))
+	    !(plan_yaml_is_str(n) && plan_name_ok(n->text, false)))
 		return plan_yaml_expected(y, n, "servers", SERVERS_WHAT);
 	if (count == 0)
 		return plan_yaml_node_err(y, n, "servers: the list is empty "
@@ -324,15 +329,16 @@ static int parse_servers(const struct plan_yctx *y, struct plan *p,
 			item = n->kids[i];
 			snprintf(path, sizeof(path), "servers[%zu]", i);
 		}
-		if (!plan_yaml_is_str(item) || !name_ok(item->text, false))
-			return plan_yaml_expected(y, item, path, NAME_WHAT);
+		if (!plan_yaml_is_str(item) || !plan_name_ok(item->text, false))
+			return plan_yaml_expected(y, item, path,
+						  PLAN_NAME_WHAT);
 		rc = plan_yaml_get_str(y, item, path, "", &p->servers[i]);
 		if (rc != 0)
 			return rc;
 		p->server_pos[2 * i] = item->line;
 		p->server_pos[2 * i + 1] = item->col;
 	}
-	if (find_duplicate(p->servers, count, &dup, &orig) != 0)
+	if (plan_find_duplicate(p->servers, count, &dup, &orig) != 0)
 		return plan_yaml_oom(y);
 	if (dup < count)
 		return plan_yaml_node_err(y, n->kids[dup], "servers[%zu]: "
@@ -686,11 +692,16 @@ static int parse_plan(const struct plan_yctx *y, struct plan *p,
 					  plan_yaml_describe(root, got,
 							     sizeof(got)));
 	rc = plan_yaml_map(y, root, NULL, top_keys, TOP_K_COUNT, v);
-	if (rc == 0 && v[TOP_K_BACKEND] == NULL)
+	if (rc == 0 && v[TOP_K_BACKEND] == NULL && v[TOP_K_SWITCH] == NULL)
 		rc = plan_yaml_missing(y, root, NULL, "backend");
 	if (rc == 0 && v[TOP_K_LBS] != NULL)
 		rc = parse_lbs(y, p, v[TOP_K_LBS]);
-	if (rc == 0)
+	if (rc == 0 && v[TOP_K_SWITCH] != NULL)
+		rc = plan_switch_parse(y, &p->sw, plan_yaml_find_key(root,
+					"switch", NULL), v[TOP_K_SWITCH]);
+	if (rc == 0)	/* what a switch changes; sets backend in map mode */
+		rc = plan_switch_check(y, p, root);
+	if (rc == 0 && v[TOP_K_BACKEND] != NULL)
 		rc = parse_backend(y, p, v[TOP_K_BACKEND]);
 	if (rc == 0 && v[TOP_K_SERVERS] != NULL)
 		rc = parse_servers(y, p, v[TOP_K_SERVERS]);
@@ -832,6 +843,7 @@ void plan_free(struct plan *p)
 	free(p->probe.tcp_host);
 	free(p->probe.tcp_port);
 	argv_free(&p->probe.exec_argv);
+	plan_switch_free(&p->sw);
 	free(p->path);
 	free(p);
 }

@@ -624,6 +624,27 @@ int plan_yaml_map(const struct plan_yctx *y, const struct plan_ynode *n,
 	return 0;
 }
 
+const struct plan_ynode *plan_yaml_find_key(const struct plan_ynode *n,
+					    const char *key,
+					    const struct plan_ynode **val)
+{
+	size_t i;
+
+	if (val != NULL)
+		*val = NULL;
+	if (n->kind != PLAN_YNODE_MAP)
+		return NULL;
+	for (i = 0; i + 1 < n->n; i += 2) {
+		if (plan_yaml_is_str(n->kids[i]) &&
+		    strcmp(n->kids[i]->text, key) == 0) {
+			if (val != NULL)
+				*val = n->kids[i + 1];
+			return n->kids[i];
+		}
+	}
+	return NULL;
+}
+
 int plan_yaml_missing(const struct plan_yctx *y, const struct plan_ynode *map,
 		      const char *section, const char *key)
 {

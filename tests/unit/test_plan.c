@@ -1,6 +1,6 @@
 /* test_plan.c - unit tests for src/plan.c and src/plan_yaml.c: every key of
  * a full plan, the defaults, each form of servers and hooks, placeholders,
- * and invalid plans whose exact message ("FILE:LINE:COLUMN: ...") is kept
+ * both modes of a blue/green switch, and invalid plans whose exact message ("FILE:LINE:COLUMN: ...") is kept
  * next to them as tests/unit/data/plan/invalid/<case>.error.
  *
  * Fixtures are read from $CUTOVER_TEST_DATA/plan/ or tests/unit/data/plan/
@@ -401,7 +401,19 @@ static void test_names(void **state)
 			    "before_drain");
 	assert_string_equal(plan_hook_stage_name(PLAN_HOOK_ON_FAILURE),
 			    "on_failure");
+	assert_string_equal(plan_hook_stage_name(PLAN_HOOK_BEFORE_SWITCH),
+			    "before_switch");
+	assert_string_equal(plan_hook_stage_name(PLAN_HOOK_AFTER_SWITCH),
+			    "after_switch");
+	assert_string_equal(plan_hook_stage_name(PLAN_HOOK_RETIRE), "retire");
+	assert_string_equal(plan_hook_stage_name(PLAN_HOOK_ON_ROLLBACK),
+			    "on_rollback");
 	assert_string_equal(plan_hook_stage_name(PLAN_HOOK_STAGE_COUNT), "?");
+	assert_string_equal(plan_switch_mode_name(PLAN_SWITCH_MAP), "map");
+	assert_string_equal(plan_switch_mode_name(PLAN_SWITCH_SERVERS),
+			    "servers");
+	assert_string_equal(plan_switch_mode_name(PLAN_SWITCH_MODE_COUNT),
+			    "?");
 	assert_string_equal(plan_strategy_name(PLAN_STRATEGY_DRAIN), "drain");
 	assert_string_equal(plan_strategy_name(PLAN_STRATEGY_IN_PLACE),
 			    "in-place");
@@ -410,6 +422,309 @@ static void test_names(void **state)
 	assert_string_equal(plan_on_timeout_name(PLAN_ON_TIMEOUT_SHED), "shed");
 	assert_string_equal(plan_on_timeout_name(PLAN_ON_TIMEOUT_COUNT), "?");
 	plan_free(NULL);
+}
+
+/* ---- blue/green: switch ---------------------------------------------- */
+
+static void assert_srvset_unused(const struct plan_srvset *s)
+{
+	assert_int_equal(s->kind, PLAN_SERVERS_ALL);
+	assert_null(s->names);
+	assert_int_equal(s->n, 0);
+	assert_null(s->pattern);
+	assert_int_equal(s->line, 0);
+}
+
+static void assert_steps(const struct plan_switch *sw, const unsigned *want,
+			 size_t n)
+{
+	size_t i;
+
+	assert_int_equal(sw->nsteps, n);
+	assert_non_null(sw->steps);
+	for (i = 0; i < n; i++)
+		assert_int_equal(sw->steps[i], want[i]);
+}
+
+#define STEPS(sw, ...) do { \
+	static const unsigned want_[] = { __VA_ARGS__ }; \
+	assert_steps((sw), want_, sizeof(want_) / sizeof(want_[0])); \
+} while (0)
+
+/* Only the blue/green stages given in a plan are set. */
+static void assert_only_stages(const struct plan *p, unsigned mask)
+{
+	size_t s;
+
+	for (s = 0; s < PLAN_HOOK_STAGE_COUNT; s++)
+		if ((mask & (1u << s)) == 0)
+			assert_int_equal(p->hooks[s].n, 0);
+}
+
+static void test_switch_map_full(void **state)
+{
+	struct plan *p = load_valid("bg_map_full");
+	const struct plan_switch *sw = &p->sw;
+	const struct plan_hook *h = p->hooks;
+
+	assert_true(sw->present);
+	assert_int_equal(sw->mode, PLAN_SWITCH_MAP);
+	assert_int_equal(sw->line, 4);
+	assert_int_equal(sw->col, 1);
+	assert_string_equal(sw->map, "/etc/haproxy/bg.map");
+	assert_string_equal(sw->key, "app.example.com");
+	assert_string_equal(sw->blue_backend, "be_blue");
+	assert_string_equal(sw->green_backend, "be_green-v2.0:443");
+	assert_false(sw->write_file);
+	assert_srvset_unused(&sw->blue);
+	assert_srvset_unused(&sw->green);
+	assert_int_equal(sw->min_green, 0);
+	STEPS(sw, 100);		/* a map switch is one step */
+	/* No backend key: the green one, for the rest of cutover. */
+	assert_string_equal(p->backend, "be_green-v2.0:443");
+	assert_int_equal(p->servers_kind, PLAN_SERVERS_ALL);
+	assert_int_equal(p->nlb, 2);
+	assert_int_equal(p->drain_timeout_ms, 120000);
+	assert_int_equal(p->on_timeout, PLAN_ON_TIMEOUT_KILL);
+	assert_int_equal(p->hook_timeout_ms, 300000);
+
+	assert_int_equal(h[PLAN_HOOK_BEFORE_SWITCH].n, 1);
+	ARGV(&h[PLAN_HOOK_BEFORE_SWITCH].cmds[0], 14, 18,
+	     "notify", "switching {backend}");
+	assert_int_equal(h[PLAN_HOOK_AFTER_SWITCH].n, 2);
+	ARGV(&h[PLAN_HOOK_AFTER_SWITCH].cmds[0], 16, 7,
+	     "notify", "{backend} is live");
+	ARGV(&h[PLAN_HOOK_AFTER_SWITCH].cmds[1], 17, 7, "purge-cdn");
+	assert_int_equal(h[PLAN_HOOK_RETIRE].n, 1);
+	ARGV(&h[PLAN_HOOK_RETIRE].cmds[0], 18, 11,
+	     "ssh", "old-cluster", "sudo", "poweroff");
+	assert_int_equal(h[PLAN_HOOK_ON_ROLLBACK].n, 1);
+	ARGV(&h[PLAN_HOOK_ON_ROLLBACK].cmds[0], 19, 16,
+	     "page", "rolled back to {backend}");
+	assert_only_stages(p, 1u << PLAN_HOOK_BEFORE_SWITCH |
+			   1u << PLAN_HOOK_AFTER_SWITCH |
+			   1u << PLAN_HOOK_RETIRE |
+			   1u << PLAN_HOOK_ON_ROLLBACK);
+	assert_true(p->probe.http);
+	assert_int_equal(p->watch.for_ms, 60000);
+	assert_true(p->watch.max_5xx_pct == 0.5);
+	plan_free(p);
+}
+
+static void test_switch_servers_full(void **state)
+{
+	struct plan *p = load_valid("bg_servers_full");
+	const struct plan_switch *sw = &p->sw;
+	const struct plan_hook *h = p->hooks;
+
+	assert_true(sw->present);
+	assert_int_equal(sw->mode, PLAN_SWITCH_SERVERS);
+	assert_int_equal(sw->line, 3);
+	assert_int_equal(sw->col, 1);
+	assert_null(sw->map);
+	assert_null(sw->key);
+	assert_null(sw->blue_backend);
+	assert_null(sw->green_backend);
+	assert_int_equal(sw->blue.kind, PLAN_SERVERS_LIST);
+	assert_int_equal(sw->blue.n, 3);
+	assert_string_equal(sw->blue.names[0], "web1");
+	assert_string_equal(sw->blue.names[1], "web2");
+	assert_string_equal(sw->blue.names[2], "web3");
+	assert_null(sw->blue.pattern);
+	assert_int_equal(sw->blue.line, 5);
+	assert_int_equal(sw->blue.col, 9);
+	assert_int_equal(sw->green.kind, PLAN_SERVERS_LIST);
+	assert_int_equal(sw->green.n, 3);
+	assert_string_equal(sw->green.names[0], "web4");
+	assert_string_equal(sw->green.names[1], "web5");
+	assert_string_equal(sw->green.names[2], "web6");
+	assert_null(sw->green.pattern);
+	assert_int_equal(sw->green.line, 7);
+	assert_int_equal(sw->green.col, 5);
+	assert_int_equal(sw->min_green, 2);
+	STEPS(sw, 5, 25, 50, 100);
+	assert_string_equal(p->backend, "app");
+	assert_int_equal(p->servers_kind, PLAN_SERVERS_ALL);
+	assert_null(p->servers);
+
+	assert_int_equal(h[PLAN_HOOK_BEFORE_SWITCH].n, 1);
+	ARGV(&h[PLAN_HOOK_BEFORE_SWITCH].cmds[0], 13, 18,
+	     "warm-cache", "{backend}");
+	assert_int_equal(h[PLAN_HOOK_RETIRE].n, 2);
+	ARGV(&h[PLAN_HOOK_RETIRE].cmds[0], 15, 7, "stop-old", "web1");
+	ARGV(&h[PLAN_HOOK_RETIRE].cmds[1], 16, 7, "stop-old", "web2");
+	assert_only_stages(p, 1u << PLAN_HOOK_BEFORE_SWITCH |
+			   1u << PLAN_HOOK_RETIRE);
+	assert_int_equal(p->watch.for_ms, 30000);
+	assert_int_equal(p->watch.max_errors, 0);
+	plan_free(p);
+}
+
+static void test_switch_map_defaults(void **state)
+{
+	struct plan *p = load_valid("bg_map_defaults");
+	const struct plan_switch *sw = &p->sw;
+
+	assert_true(sw->present);
+	assert_int_equal(sw->mode, PLAN_SWITCH_MAP);
+	assert_int_equal(sw->line, 1);
+	assert_int_equal(sw->col, 1);
+	assert_string_equal(sw->map, "#3");
+	assert_string_equal(sw->key, "active");
+	assert_string_equal(sw->blue_backend, "blue");
+	assert_string_equal(sw->green_backend, "green");
+	assert_true(sw->write_file);
+	assert_int_equal(sw->min_green, 0);
+	STEPS(sw, 100);
+	assert_string_equal(p->backend, "green");
+	assert_int_equal(p->nlb, 0);
+	assert_only_stages(p, 0);
+	plan_free(p);
+}
+
+static void test_switch_servers_defaults(void **state)
+{
+	struct plan *p = load_valid("bg_servers_defaults");
+	const struct plan_switch *sw = &p->sw;
+
+	assert_true(sw->present);
+	assert_int_equal(sw->mode, PLAN_SWITCH_SERVERS);
+	assert_int_equal(sw->line, 2);
+	assert_int_equal(sw->col, 1);
+	assert_int_equal(sw->blue.kind, PLAN_SERVERS_PATTERN);
+	assert_string_equal(sw->blue.pattern, "blue-*");
+	assert_null(sw->blue.names);
+	assert_int_equal(sw->blue.n, 0);
+	assert_int_equal(sw->blue.line, 2);
+	assert_int_equal(sw->blue.col, 32);
+	assert_int_equal(sw->green.kind, PLAN_SERVERS_PATTERN);
+	assert_string_equal(sw->green.pattern, "green-[0-9]*");
+	assert_int_equal(sw->green.line, 2);
+	assert_int_equal(sw->green.col, 49);
+	assert_int_equal(sw->min_green, 0);
+	STEPS(sw, 100);
+	assert_null(sw->map);
+	assert_null(sw->key);
+	assert_false(sw->write_file);
+	assert_string_equal(p->backend, "app");
+	plan_free(p);
+}
+
+/* A plan without switch: nothing of it is set. */
+static void test_switch_absent(void **state)
+{
+	struct plan *p = load_valid("minimal");
+	const struct plan_switch *sw = &p->sw;
+
+	assert_false(sw->present);
+	assert_int_equal(sw->line, 0);
+	assert_null(sw->map);
+	assert_null(sw->key);
+	assert_null(sw->blue_backend);
+	assert_null(sw->green_backend);
+	assert_false(sw->write_file);
+	assert_srvset_unused(&sw->blue);
+	assert_srvset_unused(&sw->green);
+	assert_int_equal(sw->min_green, 0);
+	assert_null(sw->steps);
+	assert_int_equal(sw->nsteps, 0);
+	plan_free(p);
+}
+
+/* One server name alone is a list of one; a glob may hold a list's
+ * names as long as none matches; min_green may equal the green count. */
+static void test_switch_servers_forms(void **state)
+{
+	struct plan *p = load_text("backend: app\nswitch:\n  mode: servers\n"
+				   "  blue: web1\n  green: [web2, web3]\n"
+				   "  min_green: 2\n  steps: [100%]\n");
+
+	assert_int_equal(p->sw.blue.kind, PLAN_SERVERS_LIST);
+	assert_int_equal(p->sw.blue.n, 1);
+	assert_string_equal(p->sw.blue.names[0], "web1");
+	assert_int_equal(p->sw.blue.line, 4);
+	assert_int_equal(p->sw.blue.col, 9);
+	assert_int_equal(p->sw.min_green, 2);
+	STEPS(&p->sw, 100);
+	plan_free(p);
+	p = load_text("backend: app\nswitch: {mode: servers, blue: [a1, a2], "
+		      "green: \"b*\"}\n");
+	assert_int_equal(p->sw.blue.kind, PLAN_SERVERS_LIST);
+	assert_int_equal(p->sw.green.kind, PLAN_SERVERS_PATTERN);
+	plan_free(p);
+	p = load_text("backend: app\nswitch: {mode: servers, blue: \"b[12]\", "
+		      "green: \"g*\", min_green: 40}\n");
+	assert_int_equal(p->sw.min_green, 40);	/* a glob: checked live */
+	plan_free(p);
+}
+
+static void test_switch_errors(void **state)
+{
+	expect_error("switch:\n  mode: map\n  map: \"\"\n  blue: b\n"
+		     "  green: g\n",
+		     "t.yaml:3:8: switch.map: expected a map as HAProxy names "
+		     "it, like /etc/haproxy/bg.map (no control characters), "
+		     "got ''");
+	expect_error("switch: {mode: map, map: m, key: \"\", blue: b, "
+		     "green: g}\n",
+		     "t.yaml:1:34: switch.key: expected a map key (no spaces "
+		     "or control characters), got ''");
+	expect_error("switch: {mode: map, map: m, blue: [b], green: g}\n",
+		     "t.yaml:1:35: switch.blue: expected a name made of A-Z "
+		     "a-z 0-9 _ . : - (1 to 127 characters), got a list");
+	expect_error("switch: {mode: map, map: m, blue: b, green: g, "
+		     "write_file: false, key: k, steps: [100%]}\n",
+		     "t.yaml:1:75: switch.steps applies to mode servers only: a "
+		     "map switches all traffic at once");
+	expect_error("backend: app\nswitch: {mode: servers, blue: b, "
+		     "green: g, write_file: true}\n",
+		     "t.yaml:2:44: switch.write_file applies to mode map only: "
+		     "mode servers moves traffic with the weights of servers "
+		     "in backend");
+	expect_error("backend: app\nswitch: {mode: servers, green: g}\n",
+		     "t.yaml:2:9: missing required key 'blue' in switch");
+	expect_error("backend: app\nswitch: {mode: servers, blue: [a, b], "
+		     "green: \"[ab]\"}\n",
+		     "t.yaml:2:32: switch.blue[0]: server 'a' matches "
+		     "switch.green ('[ab]') too");
+	expect_error("backend: app\nswitch: {mode: servers, blue: b, "
+		     "green: [g, \"x y\"]}\n",
+		     "t.yaml:2:45: switch.green[1]: expected a name made of "
+		     "A-Z a-z 0-9 _ . : - (1 to 127 characters), got 'x y'");
+	expect_error("backend: app\nswitch: {mode: servers, blue: b, "
+		     "green: g, min_green: 2}\n",
+		     "t.yaml:2:55: switch.min_green: 2 is more than the 1 "
+		     "server of switch.green");
+	expect_error("backend: app\nswitch: {mode: servers, blue: b, "
+		     "green: g, steps: 100%}\n",
+		     "t.yaml:2:51: switch.steps: expected a list of percentages "
+		     "like [10%, 50%, 100%], got '100%'");
+	expect_error("backend: app\nswitch: {mode: servers, blue: b, "
+		     "green: g, steps: [12.5%, 100%]}\n",
+		     "t.yaml:2:52: switch.steps[0]: expected a percentage from "
+		     "1% to 100%, got '12.5%'");
+	expect_error("backend: app\nswitch: {mode: servers, blue: b, "
+		     "green: g, steps: [+5%, 100%]}\n",
+		     "t.yaml:2:52: switch.steps[0]: expected a percentage from "
+		     "1% to 100%, got '+5%'");
+	/* The keys of the other side are refused in file order. */
+	expect_error("backend: app\nhooks:\n  after_switch: [a]\n"
+		     "  on_rollback: [b]\n",
+		     "t.yaml:3:3: hooks.after_switch needs a switch: section");
+	expect_error("switch: {mode: map, map: m, blue: b, green: g}\n"
+		     "hooks: {after_enable: [x], before_drain: [y]}\n",
+		     "t.yaml:2:9: hooks.after_enable does not apply to a "
+		     "blue/green switch");
+}
+
+/* The unknown-key message lists the new stages too. */
+static void test_hooks_keys_listed(void **state)
+{
+	expect_error("backend: app\nhooks: {retyre: [x]}\n",
+		     "t.yaml:2:9: unknown key 'retyre' in hooks (expected "
+		     "timeout, kill_grace, before_drain, after_drain, upgrade, "
+		     "before_enable, after_enable, on_failure, before_switch, "
+		     "after_switch, retire, on_rollback)");
 }
 
 /* ---- invalid plans ---------------------------------------------------- */
@@ -472,6 +787,43 @@ static struct invalid_case invalid_cases[] = {
 	INVALID(bad_max_5xx),
 	INVALID(in_place_drain_hook),
 	INVALID(in_place_haproxy_probe),
+	/* blue/green: switch */
+	INVALID(switch_not_mapping),
+	INVALID(switch_unknown_key),
+	INVALID(switch_missing_mode),
+	INVALID(switch_bad_mode),
+	INVALID(switch_map_missing_map),
+	INVALID(switch_map_missing_green),
+	INVALID(switch_map_control_char),
+	INVALID(switch_bad_map_key),
+	INVALID(switch_bad_blue_backend),
+	INVALID(switch_same_backend),
+	INVALID(switch_bad_write_file),
+	INVALID(switch_steps_in_map_mode),
+	INVALID(switch_min_green_in_map_mode),
+	INVALID(switch_map_backend),
+	INVALID(switch_strategy),
+	INVALID(switch_key_in_servers_mode),
+	INVALID(switch_servers_no_backend),
+	INVALID(switch_servers_key),
+	INVALID(switch_rolling),
+	INVALID(switch_blue_all),
+	INVALID(switch_blue_empty_list),
+	INVALID(switch_blue_duplicate),
+	INVALID(switch_lists_overlap),
+	INVALID(switch_list_matches_glob),
+	INVALID(switch_same_glob),
+	INVALID(switch_min_green_zero),
+	INVALID(switch_min_green_too_many),
+	INVALID(switch_steps_empty),
+	INVALID(switch_step_no_percent),
+	INVALID(switch_step_zero),
+	INVALID(switch_step_over_100),
+	INVALID(switch_steps_not_increasing),
+	INVALID(switch_steps_last_not_100),
+	INVALID(switch_upgrade_hook),
+	INVALID(switch_on_failure_hook),
+	INVALID(retire_without_switch),
 };
 #define N_INVALID (sizeof(invalid_cases) / sizeof(invalid_cases[0]))
 
@@ -614,7 +966,7 @@ static void test_long_name_where(void **state)
 	assert_string_equal(err.where + n - 9, ".yaml:1:1");
 	snprintf(want, sizeof(want), "%s:1:1: unknown key 'x' (expected "
 		 "load_balancers, backend, servers, strategy, rolling, drain, "
-		 "hooks, probe, watch)", name);
+		 "hooks, probe, watch, switch)", name);
 	assert_string_equal(err.msg, want);
 }
 
@@ -711,6 +1063,14 @@ int main(void)
 		cmocka_unit_test(test_probe_partial_tcp),
 		cmocka_unit_test(test_scalar_forms),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_switch_map_full),
+		cmocka_unit_test(test_switch_servers_full),
+		cmocka_unit_test(test_switch_map_defaults),
+		cmocka_unit_test(test_switch_servers_defaults),
+		cmocka_unit_test(test_switch_absent),
+		cmocka_unit_test(test_switch_servers_forms),
+		cmocka_unit_test(test_switch_errors),
+		cmocka_unit_test(test_hooks_keys_listed),
 		cmocka_unit_test(test_invalid_fixtures_listed),
 		cmocka_unit_test(test_errors_in_flow_mappings),
 		cmocka_unit_test(test_error_value_display),
