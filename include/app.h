@@ -38,5 +38,6 @@ extern const struct app_cmd_ops cmd_status_ops;
 extern const struct app_cmd_ops cmd_manual_ops;
 extern const struct app_cmd_ops cmd_rollout_ops;
 extern const struct app_cmd_ops cmd_shed_ops;
+extern const struct app_cmd_ops cmd_switch_ops;
 
 #endif

@@ -35,6 +35,7 @@ enum cli_cmd {
 	CMD_WAIT,
 	CMD_ROLLOUT,
 	CMD_SHED,
+	CMD_SWITCH,
 	CMD_HELP,
 	CMD_VERSION,
 	CMD_COUNT		/* keep last */
@@ -64,6 +65,7 @@ struct cli_opts {
 	double rate;		/* shed --rate, per second */
 	double jitter;		/* shed --jitter, 0..1 */
 	long budget;		/* shed --budget; -1 = off */
+	bool to_blue;		/* switch --to blue */
 	const char **args;	/* positional arguments after the command */
 	size_t nargs;
 	char *lb_env_copy;	/* owned copy of CUTOVER_LB, split in place */

@@ -31,6 +31,7 @@ enum opt_id {
 	OPT_RATE,
 	OPT_JITTER,
 	OPT_BUDGET,
+	OPT_TO,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_COUNT		/* keep last */
@@ -77,6 +78,10 @@ static const struct cli_cmd_desc cmds[CMD_COUNT] = {
 		       O(OPT_TIMEOUT),
 		       "close a server's remaining sessions one by one at a "
 		       "pace (drains it first)" },
+	[CMD_SWITCH] = { "switch", "PLAN.yaml [--to blue]", 1, 1,
+			 O(OPT_TO) | O(OPT_DRY_RUN) | O(OPT_YES) | O(OPT_POLL),
+			 "blue/green: verify green, switch every LB, watch, "
+			 "drain blue, retire" },
 	[CMD_HELP] = { "help", "", 0, 0, 0, "this help" },
 	[CMD_VERSION] = { "version", "", 0, 0, 0, "print the version" },
 };
@@ -100,6 +105,7 @@ static const struct option long_opts[] = {
 	{ "rate", required_argument, NULL, OPT_RATE },
 	{ "jitter", required_argument, NULL, OPT_JITTER },
 	{ "budget", required_argument, NULL, OPT_BUDGET },
+	{ "to", required_argument, NULL, OPT_TO },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -157,6 +163,8 @@ void cli_usage(FILE *f)
 		"  --rate N/s            shed: sessions closed per second (all\n"
 		"                        LBs together); also N/m\n"
 		"  --jitter P%%           shed: vary each gap by up to P%%\n"
+		"  --to green|blue       switch: the side to send traffic to\n"
+		"                        (blue: switch back by hand)\n"
 		"  --budget N            shed: never run more than N closes ahead\n"
 		"                        of the clients showing up elsewhere\n"
 		"DUR: 250ms, 30s, 5m, 1h30m; a bare number is seconds.\n"
@@ -375,6 +383,13 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 			o->jitter = w / 100.0;
 			break;
 		}
+		case OPT_TO:
+			if (strcmp(optarg, "blue") == 0)
+				o->to_blue = true;
+			else if (strcmp(optarg, "green") != 0)
+				return usage_error("--to: '%s' is not green or "
+						   "blue%s", optarg, "");
+			break;
 		case OPT_BUDGET: {
 			long b;
 

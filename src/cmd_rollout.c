@@ -14,6 +14,7 @@
  *   -> summary; exit 0, 1 (failed, left safe), 5 (interrupted)
  */
 #include "roll_run.h"
+#include "confirm.h"
 #include "log.h"
 #include "rtapi_cmd.h"
 #include "strutil.h"
@@ -30,8 +31,7 @@ struct rollout_cmd {
 	struct plan *plan;
 	char **names;			/* servers to roll, in order */
 	size_t nnames;
-	uv_tty_t tty;			/* confirmation prompt */
-	bool tty_open;
+	struct confirm *ask;		/* confirmation prompt */
 	bool started;
 	bool ending;
 	struct roll_srv *const *check_batch;
@@ -366,10 +366,6 @@ static void on_handle_closed(uv_handle_t *h)
 		cmd_release(c);
 }
 
-static void on_tty_closed(uv_handle_t *h)
-{
-	on_handle_closed(h);
-}
 
 static void cmd_end(struct rollout_cmd *c, int exit_code)
 {
@@ -378,12 +374,8 @@ static void cmd_end(struct rollout_cmd *c, int exit_code)
 	if (c->ending)
 		return;
 	c->ending = true;
-	if (c->tty_open) {
-		uv_read_stop((uv_stream_t *)&c->tty);
-		uv_close((uv_handle_t *)&c->tty, on_tty_closed);
-		c->tty_open = false;
-		uv_tty_reset_mode();
-	}
+	if (c->ask != NULL)
+		confirm_cancel(c->ask);
 	uv_close((uv_handle_t *)&c->run.pause, on_handle_closed);
 	probe_env_free(c->run.penv);
 	c->run.penv = NULL;
@@ -602,28 +594,13 @@ static void start_run(struct rollout_cmd *c)
 	roll_start(&c->run.ro);
 }
 
-static void on_tty_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+static void on_answer(bool yes, void *arg)
 {
-	static char line[256];
+	struct rollout_cmd *c = arg;
 
-	b->base = line;
-	b->len = sizeof(line);
-}
-
-static void on_tty_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
-{
-	struct rollout_cmd *c = s->data;
-	bool yes;
-
-	if (n == 0)
-		return;
-	yes = n > 0 && (b->base[0] == 'y' || b->base[0] == 'Y');
-	uv_read_stop(s);
-	uv_close((uv_handle_t *)&c->tty, on_tty_closed);
-	c->tty_open = false;
+	c->ask = NULL;
 	if (c->ending)
 		return;
-	uv_tty_reset_mode();
 	if (!yes) {
 		fprintf(stderr, "cutover: not confirmed; nothing was changed\n");
 		cmd_end(c, EXIT_INTERRUPTED);
@@ -634,21 +611,18 @@ static void on_tty_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 
 static void ask(struct rollout_cmd *c)
 {
-	if (uv_tty_init(c->a->loop, &c->tty, STDIN_FILENO, 1) != 0) {
+	char q[512];
+
+	snprintf(q, sizeof(q), "Roll %zu server%s of backend %s on %zu load "
+		 "balancer%s (cutover rollout %s --dry-run shows every step)?",
+		 c->nnames, c->nnames == 1 ? "" : "s", c->plan->backend,
+		 fleet_size(c->a->fleet), fleet_size(c->a->fleet) == 1 ? "" : "s",
+		 c->plan->path);
+	c->ask = confirm_ask(c->a->loop, q, on_answer, c);
+	if (c->ask == NULL) {
 		fprintf(stderr, "cutover: cannot read the confirmation\n");
 		cmd_end(c, EXIT_USAGE);
-		return;
 	}
-	c->tty.data = c;
-	c->tty_open = true;
-	c->open_handles++;
-	printf("Roll %zu server%s of backend %s on %zu load balancer%s "
-	       "(cutover rollout %s --dry-run shows every step)? [y/N] ",
-	       c->nnames, c->nnames == 1 ? "" : "s", c->plan->backend,
-	       fleet_size(c->a->fleet), fleet_size(c->a->fleet) == 1 ? "" : "s",
-	       c->plan->path);
-	fflush(stdout);
-	uv_read_start((uv_stream_t *)&c->tty, on_tty_alloc, on_tty_read);
 }
 
 static void on_view(struct fleet_view *v, void *arg)
@@ -713,6 +687,13 @@ static int rollout_start(struct app *a)
 	rc = plan_load(a->opt->args[0], &plan, &err);
 	if (rc != 0) {
 		out_error(&a->out, &err);
+		return EXIT_USAGE;
+	}
+	if (plan->sw.present) {
+		fprintf(stderr, "cutover: error: %s is a blue/green plan (it has "
+			"a switch: section): run it with cutover switch\n",
+			plan->path);
+		plan_free(plan);
 		return EXIT_USAGE;
 	}
 	/* Load balancers: --lb, else the plan's, else CUTOVER_LB. */
