@@ -32,7 +32,8 @@ struct wait_req {
 
 struct fleet_wait {
 	struct fleet *f;
-	const struct fleet_targets *tg;
+	const struct fleet_targets *tg;	/* the caller's: not after done() */
+	size_t nlb;
 	enum fleet_cond cond;
 	uint64_t timeout_ms, poll_ms;
 	fleet_wait_fn *progress, *done;
@@ -64,7 +65,7 @@ const char *fleet_cond_name(enum fleet_cond c)
 
 static size_t cell(const struct fleet_wait *w, size_t ti, size_t lb)
 {
-	return ti * w->tg->nlb + lb;
+	return ti * w->nlb + lb;
 }
 
 const struct fleet_obs *fleet_wait_obs(const struct fleet_wait *w, size_t i,
@@ -281,7 +282,7 @@ static void on_reply(int status, const char *reply, size_t len, void *arg)
 	struct wait_req *rq = arg;
 	struct fleet_wait *w = rq->w;
 	struct fleet_obs *o = &w->cur[cell(w, rq->ti, rq->lb)];
-	const struct fleet_target *t = &w->tg->t[rq->ti];
+	const struct fleet_target *t;
 
 	w->pending--;
 	if (w->finished) {
@@ -289,6 +290,7 @@ static void on_reply(int status, const char *reply, size_t len, void *arg)
 			wait_release(w);
 		return;
 	}
+	t = &w->tg->t[rq->ti];
 	if (rq->state_query) {
 		if (status == 0)
 			read_state(o, t, reply, len);
@@ -364,6 +366,7 @@ struct fleet_wait *fleet_wait_start(struct fleet *f,
 		}
 	w->f = f;
 	w->tg = tg;
+	w->nlb = tg->nlb;
 	w->cond = cond;
 	w->timeout_ms = timeout_ms;
 	w->poll_ms = poll_ms > 0 ? poll_ms : 50;

@@ -37,7 +37,8 @@ struct shed_req {
 
 struct shed {
 	struct fleet *f;
-	const struct fleet_targets *tg;
+	const struct fleet_targets *tg;	/* the caller's: not after done() */
+	size_t nlb;
 	struct shed_opts o;
 	shed_fn *progress, *done;
 	void *arg;
@@ -102,7 +103,7 @@ static void shed_release(struct shed *sh)
 {
 	size_t j;
 
-	for (j = 0; j < sh->tg->nlb; j++)
+	for (j = 0; sh->lists != NULL && j < sh->nlb; j++)
 		sess_table_free(&sh->lists[j]);
 	free(sh->lists);
 	free(sh->list_ok);
@@ -508,16 +509,16 @@ struct shed *shed_start(struct fleet *f, const struct fleet_targets *tg,
 		return NULL;
 	}
 	sh = calloc(1, sizeof(*sh));
+	if (sh != NULL)
+		sh->nlb = n;
 	if (sh == NULL || (sh->lists = calloc(n, sizeof(*sh->lists))) == NULL ||
 	    (sh->list_ok = calloc(n, sizeof(bool))) == NULL ||
 	    (sh->stat_ok = calloc(n, sizeof(bool))) == NULL ||
 	    (sh->left_lb = calloc(n, sizeof(int64_t))) == NULL ||
 	    (sh->others_lb = calloc(n, sizeof(int64_t))) == NULL ||
 	    (sh->reqs = calloc(2 * n + 1, sizeof(*sh->reqs))) == NULL) {
-		if (sh != NULL) {
-			sh->tg = tg;
+		if (sh != NULL)
 			shed_release(sh);
-		}
 		cut_err_set(err, UV_ENOMEM, "shed", NULL);
 		return NULL;
 	}

@@ -41,9 +41,12 @@ on_all_lbs() {
 	done
 }
 # shellcheck disable=SC2317  # called through on_all_lbs
-# check_status LB BE/SRV: HAProxy's last check result (L7OK, L7STS, ...).
+# check_status LB BE/SRV: HAProxy's last check result (L7OK, L7STS, ...),
+# without the "* " HAProxy puts before it while the next check runs.
 check_status() {
-	_e2e_stat_field "$1" "${2%%/*}" "${2#*/}" check_status
+	local v
+	v=$(_e2e_stat_field "$1" "${2%%/*}" "${2#*/}" check_status)
+	echo "${v#\* }"
 }
 
 # plan FILE SERVERS VERSION HAPROXY DEADLINE WATCH [BACKEND ARGS...]
