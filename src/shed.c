@@ -5,8 +5,14 @@
  *     pointers (round-robin over the LBs), sessions left, other servers'
  *     sessions; 0 left on every LB -> done
  *   tick (every 1/rate s, +/- jitter, on a schedule that does not drift):
- *     `shutdown session <ptr>` for the next pointer; one that had already
- *     gone is skipped at once without using up a tick
+ *     one more close is owed; closes go out one at a time, the next as
+ *     soon as the previous one is answered, so a slow reply delays a
+ *     close but never loses it; one that had already gone is skipped at
+ *     once without using up a tick
+ *   never while a refresh is in flight, and never a pointer closed in the
+ *     last 2 s: HAProxy may still list a stream it is closing, and reuses
+ *     a freed stream's address for a new one (a client that just came
+ *     back on another server must not be cut again)
  *   budget: no tick while closes run more than `budget` ahead of the
  *     other servers' rise in sessions
  */
@@ -27,6 +33,14 @@
 struct shed_item {
 	size_t lb;
 	char ptr[SESS_PTR_MAX];
+};
+
+#define RECENT_MAX 4096		/* pointers closed lately, remembered */
+#define RECENT_MS 2000
+
+struct recent {
+	struct shed_item it;
+	uint64_t at_ms;
 };
 
 struct shed_req {
@@ -59,6 +73,9 @@ struct shed {
 	struct shed_item *q;
 	size_t qn, qpos;
 	bool closing;			/* a shutdown session in flight */
+	unsigned owed;			/* ticks not yet turned into closes */
+	struct recent *recent;		/* ring of closes, newest last */
+	size_t nrecent, recent_head;
 	double next_due;		/* ms on the loop clock */
 	uint32_t rng;
 	uint64_t start_ms;
@@ -112,6 +129,7 @@ static void shed_release(struct shed *sh)
 	free(sh->stat_ok);
 	free(sh->reqs);
 	free(sh->q);
+	free(sh->recent);
 	free(sh);
 }
 
@@ -233,25 +251,57 @@ static void on_close_reply(int status, const char *reply, size_t len,
 		return;
 	}
 	sh->st.closed++;
+	if (sh->owed > 0)
+		sh->owed--;
+	close_next(sh);		/* a tick owed meanwhile goes out now */
 }
 
-/* Send the next close now, if there is one. */
+static void remember(struct shed *sh, const struct shed_item *it)
+{
+	size_t k = (sh->recent_head + sh->nrecent) % RECENT_MAX;
+
+	if (sh->nrecent == RECENT_MAX) {
+		sh->recent_head = (sh->recent_head + 1) % RECENT_MAX;
+		sh->nrecent--;
+	}
+	sh->recent[k].it = *it;
+	sh->recent[k].at_ms = now_ms(sh);
+	sh->nrecent++;
+}
+
+/* Closed in the last RECENT_MS on that LB? Old entries are dropped. */
+static bool recently_closed(struct shed *sh, size_t lb, const char *ptr)
+{
+	size_t i;
+
+	while (sh->nrecent > 0 &&
+	       now_ms(sh) - sh->recent[sh->recent_head].at_ms > RECENT_MS) {
+		sh->recent_head = (sh->recent_head + 1) % RECENT_MAX;
+		sh->nrecent--;
+	}
+	for (i = 0; i < sh->nrecent; i++) {
+		const struct shed_item *r =
+			&sh->recent[(sh->recent_head + i) % RECENT_MAX].it;
+
+		if (r->lb == lb && strcmp(r->ptr, ptr) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Send the next close now, if one is owed and there is one. */
 static void close_next(struct shed *sh)
 {
 	struct shed_item *it;
 	struct shed_req *rq;
 	struct rtcmd cmd;
 
-	if (sh->finished || sh->closing)
+	if (sh->finished || sh->closing || sh->refreshing || sh->owed == 0)
 		return;
-	if (sh->qpos >= sh->qn) {
-		/* Out of pointers: look again soon, to see new ones or 0. */
-		if (!sh->refreshing &&
-		    now_ms(sh) - sh->last_refresh_ms >= 50)
-			start_refresh(sh);
-		return;
-	}
+	if (sh->qpos >= sh->qn)
+		return;		/* the next tick looks again */
 	it = &sh->q[sh->qpos++];
+	remember(sh, it);
 	if (rtcmd_shutdown_session(&cmd, it->ptr) != 0) {
 		sh->st.gone++;		/* a pointer we cannot even write */
 		close_next(sh);
@@ -272,10 +322,17 @@ static void close_next(struct shed *sh)
 static void on_tick(uv_timer_t *t)
 {
 	struct shed *sh = container_of(t, struct shed, tick);
+	/* Owed closes catch up after a slow reply, but never more than a
+	 * fifth of a second's worth at once (no burst after a stall). */
+	unsigned cap = sh->o.rate / 5 > 2 ? (unsigned)(sh->o.rate / 5) : 2;
 
 	sh->st.paused = over_budget(sh);
-	if (!sh->st.paused)
-		close_next(sh);
+	if (!sh->st.paused && sh->owed < cap && sh->qpos < sh->qn)
+		sh->owed++;
+	close_next(sh);
+	if (sh->qpos >= sh->qn && !sh->refreshing && !sh->finished &&
+	    now_ms(sh) - sh->last_refresh_ms >= 50)
+		start_refresh(sh);	/* out of pointers: look again */
 	schedule_tick(sh);
 }
 
@@ -310,10 +367,12 @@ static void build_queue(struct shed *sh)
 					    t->server, &pos[j]);
 			if (r == NULL)
 				continue;
+			left--;
+			if (recently_closed(sh, j, r->ptr))
+				continue;
 			q[sh->qn].lb = j;
 			snprintf(q[sh->qn].ptr, sizeof(q[0].ptr), "%s", r->ptr);
 			sh->qn++;
-			left--;
 		}
 	}
 	free(pos);
@@ -356,6 +415,7 @@ static void refresh_done(struct shed *sh)
 		sh->progress(sh, 1, NULL, sh->arg);
 	if (sh->finished)
 		return;
+	close_next(sh);		/* closes held back during the refresh */
 	if (sh->st.left_known && sh->st.left == 0) {
 		shed_finish(sh, 0, NULL);
 		return;
@@ -516,7 +576,8 @@ struct shed *shed_start(struct fleet *f, const struct fleet_targets *tg,
 	    (sh->stat_ok = calloc(n, sizeof(bool))) == NULL ||
 	    (sh->left_lb = calloc(n, sizeof(int64_t))) == NULL ||
 	    (sh->others_lb = calloc(n, sizeof(int64_t))) == NULL ||
-	    (sh->reqs = calloc(2 * n + 1, sizeof(*sh->reqs))) == NULL) {
+	    (sh->reqs = calloc(2 * n + 1, sizeof(*sh->reqs))) == NULL ||
+	    (sh->recent = calloc(RECENT_MAX, sizeof(*sh->recent))) == NULL) {
 		if (sh != NULL)
 			shed_release(sh);
 		cut_err_set(err, UV_ENOMEM, "shed", NULL);

@@ -20,15 +20,27 @@
 #              overhead per server beyond the upgrade hooks' own time, and
 #              failed requests; run by rollout.sh (see there), after the
 #              processes of 1-3 are stopped, in its own temp dir.
+#   5. shed:   t1's half of 2000 long-lived TCP clients cut all at once
+#              (`shutdown sessions server`) against `cutover shed --rate
+#              R`: the peak of reconnects per 100 ms, the time until all
+#              are back, the achieved rate against R, lost clients; run by
+#              shed.sh (see there) in its own temp dir.
+#   6. switch: a blue/green switch (map) on 4 LBs, a socat `set map` per
+#              LB against `cutover switch`: the switch step itself (from
+#              cutover's JSON events) and the whole command; run by
+#              switch.sh (see there) in its own temp dir.
 #
 # Everything runs on 127.0.0.1 and free ports; tests/e2e/lib.sh starts the
 # HAProxy instances and backends and stops every process it started, by
-# PID, on exit. Takes about a minute (half of it the rollout runs).
+# PID, on exit. Takes about a minute and a half (half of it the rollout
+# runs, a quarter the shed runs).
 #
 # Environment: BENCH_RTT_N (kept and one-connection round trips, 2000),
 # BENCH_SOCAT_N (socat round trips, 200), BENCH_STATUS_RUNS (20),
-# BENCH_DRAIN_REPS (5), BENCH_ROLLOUT_REPS (3), BENCH_ROLLOUT_CLIENTS (6);
-# and lib.sh's (E2E_KEEP=1 keeps the temp dir).
+# BENCH_DRAIN_REPS (5), BENCH_ROLLOUT_REPS (3), BENCH_ROLLOUT_CLIENTS (6),
+# BENCH_SHED_CLIENTS (2000), BENCH_SHED_RATES ("100 500"),
+# BENCH_SHED_JITTER_RATE (500), BENCH_SWITCH_RUNS (20); and lib.sh's
+# (E2E_KEEP=1 keeps the temp dir).
 #
 # shellcheck source-path=SCRIPTDIR disable=SC2154,SC2317
 # (SC2154: lib.sh and summ() set variables with printf -v; SC2317: the
@@ -344,6 +356,18 @@ _E2E_DONE=1
 # 4. The rolling upgrade: its own script, processes and temp dir.
 bash "$BENCH_DIR/rollout.sh" || {
 	echo "bench: the rollout benchmark failed (exit $?)"
+	exit 1
+}
+
+# 5. Paced shedding: its own script, processes and temp dir.
+bash "$BENCH_DIR/shed.sh" || {
+	echo "bench: the shed benchmark failed (exit $?)"
+	exit 1
+}
+
+# 6. The blue/green switch: its own script, processes and temp dir.
+bash "$BENCH_DIR/switch.sh" || {
+	echo "bench: the switch benchmark failed (exit $?)"
 	exit 1
 }
 
