@@ -30,6 +30,7 @@ enum cut_errno {
 	CUT_EHOOK,		/* a hook exited non-zero or was killed */
 	CUT_EPROBE,		/* a probe said unhealthy */
 	CUT_ECAPACITY,		/* would go below the capacity floor */
+	CUT_ELOCKED,		/* another run holds the lock */
 	CUT_ELAST		/* keep last */
 };
 

@@ -199,6 +199,8 @@ enum cut_exit cli_exit_for(int code)
 		return EXIT_UNSAFE;
 	case CUT_ECHANGED:
 		return EXIT_FAILED;
+	case CUT_ELOCKED:
+		return EXIT_LOCKED;
 	default:
 		return EXIT_LB;
 	}

@@ -17,6 +17,7 @@
 #include "confirm.h"
 #include "log.h"
 #include "rtapi_cmd.h"
+#include "runlock.h"
 #include "strutil.h"
 
 #include <fnmatch.h>
@@ -32,6 +33,7 @@ struct rollout_cmd {
 	char **names;			/* servers to roll, in order */
 	size_t nnames;
 	struct confirm *ask;		/* confirmation prompt */
+	struct runlock lock;
 	bool started;
 	bool ending;
 	struct roll_srv *const *check_batch;
@@ -376,6 +378,7 @@ static void cmd_end(struct rollout_cmd *c, int exit_code)
 	c->ending = true;
 	if (c->ask != NULL)
 		confirm_cancel(c->ask);
+	runlock_release(&c->lock);
 	uv_close((uv_handle_t *)&c->run.pause, on_handle_closed);
 	probe_env_free(c->run.penv);
 	c->run.penv = NULL;
@@ -721,12 +724,25 @@ static int rollout_start(struct app *a)
 	}
 	c->a = a;
 	c->plan = plan;
+	c->lock.fd = -1;
 	c->run.a = a;
 	c->run.plan = plan;
 	uv_timer_init(a->loop, &c->run.pause);
 	c->run.pause.data = c;
 	c->open_handles = 1;
 	a->cmd = c;
+	if (!a->opt->dry_run) {
+		char what[600];
+
+		snprintf(what, sizeof(what), "rollout %s", plan->path);
+		rc = runlock_take(&c->lock, plan->backend, a->opt->lbs,
+				  a->opt->nlb, what, &err);
+		if (rc != 0) {
+			out_error(&a->out, &err);
+			cmd_end(c, cli_exit_for(rc));
+			return 0;
+		}
+	}
 	rc = fleet_read(a->fleet, plan->backend,
 			FLEET_READ_STATE | FLEET_READ_STAT, on_view, c);
 	if (rc != 0) {

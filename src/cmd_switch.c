@@ -14,6 +14,7 @@
 #include "bluegreen.h"
 #include "confirm.h"
 #include "rtapi_cmd.h"
+#include "runlock.h"
 #include "strutil.h"
 
 #include <jansson.h>
@@ -30,6 +31,7 @@ struct switch_cmd {
 	struct bg *bg;
 	struct confirm *ask;
 	struct fleet_view *view;	/* kept until the run starts */
+	struct runlock lock;
 	bool to_blue;
 	bool interrupted;
 };
@@ -40,6 +42,7 @@ static void cmd_end(struct switch_cmd *c, int exit_code)
 
 	if (c->ask != NULL)
 		confirm_cancel(c->ask);
+	runlock_release(&c->lock);
 	bg_free(c->bg);
 	fleet_view_free(c->view);
 	probe_env_free(c->penv);
@@ -52,8 +55,11 @@ static void cmd_end(struct switch_cmd *c, int exit_code)
 static void emit_json(json_t *ev)
 {
 	char *text;
+	struct timespec ts;
 
-	json_object_set_new(ev, "ts", json_real((double)time(NULL)));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	json_object_set_new(ev, "ts", json_real((double)ts.tv_sec +
+						(double)ts.tv_nsec / 1e9));
 	text = json_dumps(ev, JSON_COMPACT);
 	if (text != NULL)
 		printf("%s\n", text);
@@ -323,6 +329,7 @@ static int switch_start(struct app *a)
 	}
 	c->a = a;
 	c->plan = plan;
+	c->lock.fd = -1;
 	c->to_blue = a->opt->to_blue;
 	c->penv = probe_env_new(a->loop, &err);
 	a->cmd = c;
@@ -330,6 +337,18 @@ static int switch_start(struct app *a)
 		out_error(&a->out, &err);
 		cmd_end(c, EXIT_FAILED);
 		return 0;
+	}
+	if (!a->opt->dry_run) {
+		char what[600];
+
+		snprintf(what, sizeof(what), "switch %s", plan->path);
+		rc = runlock_take(&c->lock, plan->backend, a->opt->lbs,
+				  a->opt->nlb, what, &err);
+		if (rc != 0) {
+			out_error(&a->out, &err);
+			cmd_end(c, cli_exit_for(rc));
+			return 0;
+		}
 	}
 	rc = fleet_read(a->fleet, NULL, FLEET_READ_STATE, on_view, c);
 	if (rc != 0)

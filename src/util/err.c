@@ -25,6 +25,7 @@ static const char *const cut_errtext[] = {
 	[CUT_EHOOK - CUT_EBASE] = "hook failed",
 	[CUT_EPROBE - CUT_EBASE] = "probe failed",
 	[CUT_ECAPACITY - CUT_EBASE] = "below the capacity floor",
+	[CUT_ELOCKED - CUT_EBASE] = "another run holds the lock",
 };
 
 const char *cut_strerror(int code)
