@@ -17,7 +17,7 @@
 #include "confirm.h"
 #include "log.h"
 #include "rtapi_cmd.h"
-#include "runlock.h"
+#include "cmd_plan.h"
 #include "strutil.h"
 
 #include <fnmatch.h>
@@ -682,41 +682,11 @@ static void on_view(struct fleet_view *v, void *arg)
 static int rollout_start(struct app *a)
 {
 	struct rollout_cmd *c;
-	struct cut_err err;
-	struct plan *plan = NULL;
+	struct plan *plan;
 	int rc;
 
-	cut_err_clear(&err);
-	rc = plan_load(a->opt->args[0], &plan, &err);
-	if (rc != 0) {
-		out_error(&a->out, &err);
-		return EXIT_USAGE;
-	}
-	if (plan->sw.present) {
-		fprintf(stderr, "cutover: error: %s is a blue/green plan (it has "
-			"a switch: section): run it with cutover switch\n",
-			plan->path);
-		plan_free(plan);
-		return EXIT_USAGE;
-	}
-	/* Load balancers: --lb, else the plan's, else CUTOVER_LB. */
-	if (!a->opt->lbs_from_cli && plan->nlb > 0) {
-		a->opt->lbs = realloc(a->opt->lbs, plan->nlb * sizeof(char *));
-		if (a->opt->lbs == NULL) {
-			plan_free(plan);
-			return EXIT_FAILED;
-		}
-		memcpy(a->opt->lbs, plan->lbs, plan->nlb * sizeof(char *));
-		a->opt->nlb = plan->nlb;
-	}
-	a->fleet = fleet_new(a->loop, a->opt->lbs, a->opt->nlb,
-			     &(struct fleet_opts){ a->opt->lb_timeout_ms, 0 },
-			     &err);
-	if (a->fleet == NULL) {
-		out_error(&a->out, &err);
-		plan_free(plan);
-		return EXIT_USAGE;
-	}
+	if ((rc = cmd_plan_load(a, false, &plan)) != 0)
+		return rc;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		plan_free(plan);
@@ -731,24 +701,13 @@ static int rollout_start(struct app *a)
 	c->run.pause.data = c;
 	c->open_handles = 1;
 	a->cmd = c;
-	if (!a->opt->dry_run) {
-		char what[600];
-
-		snprintf(what, sizeof(what), "rollout %s", plan->path);
-		rc = runlock_take(&c->lock, plan->backend, a->opt->lbs,
-				  a->opt->nlb, what, &err);
-		if (rc != 0) {
-			out_error(&a->out, &err);
-			cmd_end(c, cli_exit_for(rc));
-			return 0;
-		}
-	}
-	rc = fleet_read(a->fleet, plan->backend,
-			FLEET_READ_STATE | FLEET_READ_STAT, on_view, c);
-	if (rc != 0) {
-		cmd_end(c, cli_exit_for(rc));
-		return 0;
-	}
+	rc = cmd_plan_lock(a, plan, "rollout", &c->lock);
+	if (rc == 0)
+		rc = cli_exit_for(fleet_read(a->fleet, plan->backend,
+					     FLEET_READ_STATE | FLEET_READ_STAT,
+					     on_view, c));
+	if (rc != 0)
+		cmd_end(c, rc);
 	return 0;
 }
 

@@ -14,7 +14,7 @@
 #include "bluegreen.h"
 #include "confirm.h"
 #include "rtapi_cmd.h"
-#include "runlock.h"
+#include "cmd_plan.h"
 #include "strutil.h"
 
 #include <jansson.h>
@@ -291,37 +291,11 @@ static int switch_start(struct app *a)
 {
 	struct switch_cmd *c;
 	struct cut_err err;
-	struct plan *plan = NULL;
+	struct plan *plan;
 	int rc;
 
-	cut_err_clear(&err);
-	if (plan_load(a->opt->args[0], &plan, &err) != 0) {
-		out_error(&a->out, &err);
-		return EXIT_USAGE;
-	}
-	if (!plan->sw.present) {
-		fprintf(stderr, "cutover: error: %s has no switch: section (a "
-			"blue/green plan; see docs/plan.md)\n", plan->path);
-		plan_free(plan);
-		return EXIT_USAGE;
-	}
-	if (!a->opt->lbs_from_cli && plan->nlb > 0) {
-		a->opt->lbs = realloc(a->opt->lbs, plan->nlb * sizeof(char *));
-		if (a->opt->lbs == NULL) {
-			plan_free(plan);
-			return EXIT_FAILED;
-		}
-		memcpy(a->opt->lbs, plan->lbs, plan->nlb * sizeof(char *));
-		a->opt->nlb = plan->nlb;
-	}
-	a->fleet = fleet_new(a->loop, a->opt->lbs, a->opt->nlb,
-			     &(struct fleet_opts){ a->opt->lb_timeout_ms, 0 },
-			     &err);
-	if (a->fleet == NULL) {
-		out_error(&a->out, &err);
-		plan_free(plan);
-		return EXIT_USAGE;
-	}
+	if ((rc = cmd_plan_load(a, true, &plan)) != 0)
+		return rc;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		plan_free(plan);
@@ -331,28 +305,19 @@ static int switch_start(struct app *a)
 	c->plan = plan;
 	c->lock.fd = -1;
 	c->to_blue = a->opt->to_blue;
-	c->penv = probe_env_new(a->loop, &err);
 	a->cmd = c;
+	c->penv = probe_env_new(a->loop, &err);
 	if (c->penv == NULL) {
 		out_error(&a->out, &err);
 		cmd_end(c, EXIT_FAILED);
 		return 0;
 	}
-	if (!a->opt->dry_run) {
-		char what[600];
-
-		snprintf(what, sizeof(what), "switch %s", plan->path);
-		rc = runlock_take(&c->lock, plan->backend, a->opt->lbs,
-				  a->opt->nlb, what, &err);
-		if (rc != 0) {
-			out_error(&a->out, &err);
-			cmd_end(c, cli_exit_for(rc));
-			return 0;
-		}
-	}
-	rc = fleet_read(a->fleet, NULL, FLEET_READ_STATE, on_view, c);
+	rc = cmd_plan_lock(a, plan, "switch", &c->lock);
+	if (rc == 0)
+		rc = cli_exit_for(fleet_read(a->fleet, NULL, FLEET_READ_STATE,
+					     on_view, c));
 	if (rc != 0)
-		cmd_end(c, cli_exit_for(rc));
+		cmd_end(c, rc);
 	return 0;
 }
 

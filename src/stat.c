@@ -11,6 +11,7 @@
  * empty and names the line and the fault in err->msg. No I/O, no printing.
  */
 #include "stat.h"
+#include "stat_int.h"
 #include "strutil.h"
 
 #include <limits.h>
@@ -23,7 +24,6 @@
 #define COLS_MAX 1024		/* wider headers are CUT_EPROTO */
 #define STAT_TYPE_SERVER 2	/* "type" value of a server line */
 #define SCRATCH_MAX 256		/* an unescaped quoted value */
-#define SHOW_MAX 40		/* outside text quoted in error messages */
 #define COLDEFS_MAX 32		/* columns one row struct takes */
 
 #define ADMF_MAINT_MASK 0x67u	/* FMAINT IMAINT CMAINT RMAINT HMAINT */
@@ -66,19 +66,8 @@ enum srv_admin stat_admin_from_bits(unsigned bits)
 /* ---- parse context, lines, error messages --------------------------- */
 
 /* A parse under way: the reply, the cursor and where errors go. */
-struct pctx {
-	const char *what;	/* "show stat", "show servers state", ... */
-	const char *p, *end;	/* rest of the reply */
-	size_t lineno;		/* 1-based line being parsed */
-	bool empty_is_absent;	/* an empty numeric value reads as -1 */
-	struct cut_err *err;
-};
-
-static int perr(const struct pctx *pc, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
 /* Set err to CUT_EPROTO with "<what> line <n>: <message>". */
-static int perr(const struct pctx *pc, const char *fmt, ...)
+int stat_perr(const struct stat_pctx *pc, const char *fmt, ...)
 {
 	char msg[CUT_ERR_MSG_MAX];
 	va_list ap;
@@ -90,18 +79,18 @@ static int perr(const struct pctx *pc, const char *fmt, ...)
 			   pc->what, pc->lineno, msg);
 }
 
-static int enomem(const struct pctx *pc)
+int stat_enomem(const struct stat_pctx *pc)
 {
 	return cut_err_set(pc->err, UV_ENOMEM, NULL, "%s: out of memory",
 			   pc->what);
 }
 
 /* A printable, bounded copy of outside text for an error message. */
-static const char *show(char *out, const char *s, size_t n)
+const char *stat_show(char *out, const char *s, size_t n)
 {
 	size_t i, j = 0;
 
-	for (i = 0; i < n && j + 4 < SHOW_MAX; i++) {
+	for (i = 0; i < n && j + 4 < STAT_SHOW_MAX; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		out[j++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
@@ -116,7 +105,7 @@ static const char *show(char *out, const char *s, size_t n)
 
 /* Start at the top of text; a NUL anywhere is CUT_EPROTO (HAProxy never
  * sends one: it means a broken or hostile peer). */
-static int pctx_start(struct pctx *pc, const char *text, size_t len)
+int stat_pctx_start(struct stat_pctx *pc, const char *text, size_t len)
 {
 	const char *z;
 
@@ -131,12 +120,12 @@ static int pctx_start(struct pctx *pc, const char *text, size_t len)
 	for (pc->lineno = 1; text < z; text++)
 		if (*text == '\n')
 			pc->lineno++;
-	return perr(pc, "NUL byte at offset %zu", (size_t)(z - pc->p));
+	return stat_perr(pc, "NUL byte at offset %zu", (size_t)(z - pc->p));
 }
 
 /* The next line, without its '\n' (nor a '\r' before it). False at the end
  * of the text. A last line without '\n' still counts. */
-static bool next_line(struct pctx *pc, const char **line, size_t *n)
+static bool next_line(struct stat_pctx *pc, const char **line, size_t *n)
 {
 	const char *nl;
 
@@ -369,25 +358,25 @@ static void set_defaults(const struct col_def *defs, size_t ndefs, void *obj,
 
 /* Store one value into its member of obj, checking kind and range. */
 static int col_store(const struct col_def *d, void *obj, const char *v,
-		     size_t n, const struct pctx *pc)
+		     size_t n, const struct stat_pctx *pc)
 {
 	char *dst = (char *)obj + d->off;
-	char shown[SHOW_MAX];
+	char shown[STAT_SHOW_MAX];
 	long l;
 
 	if (d->kind == COL_TYPE)
 		return 0;
 	if (d->kind == COL_STR) {
 		if (!str_copy(dst, d->size, v, n))
-			return perr(pc, "column \"%s\" too long (%zu bytes, "
+			return stat_perr(pc, "column \"%s\" too long (%zu bytes, "
 				    "max %zu)", d->name, n, d->size - 1);
 		return 0;
 	}
 	if (n == 0 && d->kind == COL_INT && pc->empty_is_absent)
 		return 0;	/* stays -1 */
 	if (!parse_num(v, n, &l))
-		return perr(pc, "column \"%s\": \"%s\" is not a number",
-			    d->name, show(shown, v, n));
+		return stat_perr(pc, "column \"%s\": \"%s\" is not a number",
+			    d->name, stat_show(shown, v, n));
 	if (d->kind == COL_INT) {
 		int64_t x = l;
 
@@ -396,7 +385,7 @@ static int col_store(const struct col_def *d, void *obj, const char *v,
 		unsigned u;
 
 		if (l < 0 || (unsigned long)l > UINT_MAX)
-			return perr(pc, "column \"%s\": %ld out of range",
+			return stat_perr(pc, "column \"%s\": %ld out of range",
 				    d->name, l);
 		u = (unsigned)l;
 		memcpy(dst, &u, sizeof(u));
@@ -404,7 +393,7 @@ static int col_store(const struct col_def *d, void *obj, const char *v,
 		enum srv_op o;
 
 		if (l < 0 || l >= SRV_OP_COUNT)
-			return perr(pc, "column \"%s\": op state %ld not in "
+			return stat_perr(pc, "column \"%s\": op state %ld not in "
 				    "0..%d", d->name, l, SRV_OP_COUNT - 1);
 		o = (enum srv_op)l;
 		memcpy(dst, &o, sizeof(o));
@@ -415,7 +404,7 @@ static int col_store(const struct col_def *d, void *obj, const char *v,
 /* Find each wanted column among the header names (first match wins). */
 static int map_columns(const struct col_def *defs, size_t ndefs,
 		       const struct field *names, size_t nnames, size_t *idx,
-		       const struct pctx *pc)
+		       const struct stat_pctx *pc)
 {
 	size_t d, i;
 
@@ -425,7 +414,7 @@ static int map_columns(const struct col_def *defs, size_t ndefs,
 			if (field_is(&names[i], defs[d].name))
 				idx[d] = i;
 		if (idx[d] == SIZE_MAX && defs[d].required)
-			return perr(pc, "missing column \"%s\" in header",
+			return stat_perr(pc, "missing column \"%s\" in header",
 				    defs[d].name);
 	}
 	return 0;
@@ -434,7 +423,7 @@ static int map_columns(const struct col_def *defs, size_t ndefs,
 /* Store every mapped column of one split line into obj. */
 static int store_row(const struct col_def *defs, size_t ndefs,
 		     const size_t *idx, const struct field *f, void *obj,
-		     const struct pctx *pc)
+		     const struct stat_pctx *pc)
 {
 	char scratch[SCRATCH_MAX];
 	const char *v;
@@ -445,7 +434,7 @@ static int store_row(const struct col_def *defs, size_t ndefs,
 		if (idx[d] == SIZE_MAX)
 			continue;
 		if (!field_value(&f[idx[d]], scratch, sizeof(scratch), &v, &n))
-			return perr(pc, "column \"%s\" too long", defs[d].name);
+			return stat_perr(pc, "column \"%s\" too long", defs[d].name);
 		rc = col_store(&defs[d], obj, v, n, pc);
 		if (rc != 0)
 			return rc;
@@ -488,12 +477,12 @@ struct tab_spec {
 	/* Whether a split line makes a row (show stat: servers only). */
 	int (*select)(const struct tab_ctx *cx, bool *keep);
 	/* Derived fields and checks on a stored row. */
-	int (*finish)(void *row, const struct pctx *pc);
+	int (*finish)(void *row, const struct stat_pctx *pc);
 };
 
 struct tab_ctx {
 	const struct tab_spec *spec;
-	struct pctx pc;
+	struct stat_pctx pc;
 	struct field *f;	/* COLS_MAX slots */
 	size_t ncols;		/* header fields (+1 empty in 2.6 CSV) */
 	size_t idx[COLDEFS_MAX];
@@ -512,27 +501,27 @@ static enum split_rc tab_split(const struct tab_ctx *cx, const char *s,
 static int tab_header(struct tab_ctx *cx)
 {
 	const struct tab_spec *sp = cx->spec;
-	char shown[SHOW_MAX];
+	char shown[STAT_SHOW_MAX];
 	const char *line;
 	size_t n;
 
 	if (!next_line(&cx->pc, &line, &n)) {
 		cx->pc.lineno = 1;
-		return perr(&cx->pc, "empty reply");
+		return stat_perr(&cx->pc, "empty reply");
 	}
 	if (sp->version != NULL) {
 		if (n != strlen(sp->version) || memcmp(line, sp->version, n))
-			return perr(&cx->pc, "format version \"%s\", expected "
-				    "\"%s\"", show(shown, line, n),
+			return stat_perr(&cx->pc, "format version \"%s\", expected "
+				    "\"%s\"", stat_show(shown, line, n),
 				    sp->version);
 		if (!next_line(&cx->pc, &line, &n))
-			return perr(&cx->pc, "reply ends before the header");
+			return stat_perr(&cx->pc, "reply ends before the header");
 	}
 	if (n < 2 || memcmp(line, "# ", 2) != 0)
-		return perr(&cx->pc, "expected a \"# %s...\" header, got "
-			    "\"%s\"", sp->defs[0].name, show(shown, line, n));
+		return stat_perr(&cx->pc, "expected a \"# %s...\" header, got "
+			    "\"%s\"", sp->defs[0].name, stat_show(shown, line, n));
 	if (tab_split(cx, line + 2, n - 2, COLS_MAX, &cx->ncols) != SPLIT_OK)
-		return perr(&cx->pc, "bad header (a quote, or more than %d "
+		return stat_perr(&cx->pc, "bad header (a quote, or more than %d "
 			    "columns)", COLS_MAX);
 	return map_columns(sp->defs, sp->ndefs, cx->f, cx->ncols, cx->idx,
 			   &cx->pc);
@@ -548,19 +537,19 @@ static int tab_row(struct tab_ctx *cx, const char *line, size_t n)
 
 	rc = tab_split(cx, line, n, cx->ncols, &cnt);
 	if (rc == SPLIT_BADQUOTE)
-		return perr(&cx->pc, "unterminated or misplaced quote");
+		return stat_perr(&cx->pc, "unterminated or misplaced quote");
 	if (rc == SPLIT_TOOMANY)
-		return perr(&cx->pc, "more than %zu fields, header has %zu",
+		return stat_perr(&cx->pc, "more than %zu fields, header has %zu",
 			    cx->ncols, cx->ncols);
 	if (cnt != cx->ncols)
-		return perr(&cx->pc, "%zu fields, header has %zu", cnt,
+		return stat_perr(&cx->pc, "%zu fields, header has %zu", cnt,
 			    cx->ncols);
 	rc = sp->select != NULL ? sp->select(cx, &keep) : 0;
 	if (rc != 0 || !keep)
 		return rc;
 	row = grow(cx->rows, cx->n, &cx->cap, sp->elsize);
 	if (row == NULL)
-		return enomem(&cx->pc);
+		return stat_enomem(&cx->pc);
 	cx->rows = row;
 	row = (char *)cx->rows + cx->n++ * sp->elsize;
 	set_defaults(sp->defs, sp->ndefs, row, sp->elsize);
@@ -583,12 +572,12 @@ static int tab_parse(const struct tab_spec *sp, const char *text, size_t len,
 
 	*rows = NULL;
 	*n = 0;
-	rc = pctx_start(&cx.pc, text, len);
+	rc = stat_pctx_start(&cx.pc, text, len);
 	if (rc != 0)
 		return rc;
 	cx.f = malloc(COLS_MAX * sizeof(*cx.f));
 	if (cx.f == NULL)
-		return enomem(&cx.pc);
+		return stat_enomem(&cx.pc);
 	rc = tab_header(&cx);
 	while (rc == 0 && next_line(&cx.pc, &line, &ln) && ln > 0)
 		rc = tab_row(&cx, line, ln);
@@ -607,7 +596,7 @@ static int tab_parse(const struct tab_spec *sp, const char *text, size_t len,
 /* Keep server lines only: "type" 0 FE, 1 BE, 2 server, 3 listener. */
 static int stat_select(const struct tab_ctx *cx, bool *keep)
 {
-	char shown[SHOW_MAX];
+	char shown[STAT_SHOW_MAX];
 	const struct field *f;
 	size_t d;
 	long type;
@@ -616,20 +605,20 @@ static int stat_select(const struct tab_ctx *cx, bool *keep)
 		;
 	f = &cx->f[cx->idx[d]];
 	if (f->quoted || !parse_num(f->p, f->n, &type))
-		return perr(&cx->pc, "column \"type\": \"%s\" is not a number",
-			    show(shown, f->p, f->n));
+		return stat_perr(&cx->pc, "column \"type\": \"%s\" is not a number",
+			    stat_show(shown, f->p, f->n));
 	*keep = type == STAT_TYPE_SERVER;
 	return 0;
 }
 
 /* "* L7OK" while a check runs: keep "L7OK" and say it is running. */
-static int stat_finish(void *row, const struct pctx *pc)
+static int stat_finish(void *row, const struct stat_pctx *pc)
 {
 	struct stat_row *r = row;
 	size_t n;
 
 	if (r->backend[0] == '\0' || r->server[0] == '\0')
-		return perr(pc, "empty pxname or svname");
+		return stat_perr(pc, "empty pxname or svname");
 	if (strncmp(r->check_status, "* ", 2) != 0)
 		return 0;
 	n = strlen(r->check_status + 2);
@@ -774,7 +763,7 @@ bool stat_status_is_transitional(const char *status)
 
 /* ---- show servers state --------------------------------------------- */
 
-static int srvstate_finish(void *row, const struct pctx *pc)
+static int srvstate_finish(void *row, const struct stat_pctx *pc)
 {
 	struct srvstate_row *r = row;
 
@@ -828,17 +817,17 @@ const struct srvstate_row *srvstate_find(const struct srvstate_table *t,
 
 /* One "Name: value" line; names we do not want are skipped. */
 static int info_line(const char *line, size_t n, struct haproxy_info *info,
-		     bool *seen, const struct pctx *pc)
+		     bool *seen, const struct stat_pctx *pc)
 {
 	const char *colon = memchr(line, ':', n);
-	char shown[SHOW_MAX];
+	char shown[STAT_SHOW_MAX];
 	struct field name;
 	size_t d, vn;
 	const char *v;
 
 	if (colon == NULL)
-		return perr(pc, "expected \"Name: value\", got \"%s\"",
-			    show(shown, line, n));
+		return stat_perr(pc, "expected \"Name: value\", got \"%s\"",
+			    stat_show(shown, line, n));
 	name = (struct field){ .p = line, .n = (size_t)(colon - line) };
 	v = colon + 1;
 	vn = n - name.n - 1;
@@ -858,7 +847,7 @@ static int info_line(const char *line, size_t n, struct haproxy_info *info,
 int stat_parse_info(const char *text, size_t len, struct haproxy_info *out,
 		    struct cut_err *err)
 {
-	struct pctx pc = { .what = "show info", .err = err };
+	struct stat_pctx pc = { .what = "show info", .err = err };
 	bool seen[NCOLS(info_cols)] = { false };
 	struct haproxy_info info;
 	const char *line;
@@ -867,12 +856,12 @@ int stat_parse_info(const char *text, size_t len, struct haproxy_info *out,
 
 	set_defaults(info_cols, NCOLS(info_cols), out, sizeof(*out));
 	set_defaults(info_cols, NCOLS(info_cols), &info, sizeof(info));
-	rc = pctx_start(&pc, text, len);
+	rc = stat_pctx_start(&pc, text, len);
 	while (rc == 0 && next_line(&pc, &line, &n) && n > 0)
 		rc = info_line(line, n, &info, seen, &pc);
 	for (d = 0; rc == 0 && d < NCOLS(info_cols); d++)
 		if (info_cols[d].required && !seen[d])
-			rc = perr(&pc, "reply ended without \"%s\"",
+			rc = stat_perr(&pc, "reply ended without \"%s\"",
 				  info_cols[d].name);
 	if (rc == 0)
 		*out = info;

@@ -15,6 +15,7 @@
  * static; moving them to a shared internal header would touch stat.c.
  */
 #include "stat.h"
+#include "stat_int.h"
 #include "strutil.h"
 
 #include <stdarg.h>
@@ -23,84 +24,18 @@
 #include <string.h>
 #include <uv.h>
 
-#define SHOW_MAX 40		/* outside text quoted in error messages */
 #define PTR_HEX_MAX 16		/* hex digits of a 64-bit pointer */
 #define AGE_DIGITS_MAX 10	/* per age unit; 10 digits of days fit int64 */
 #define NUM_DIGITS_MAX 18	/* curr_ver, entry_cnt, ...; fits int64 */
 
 /* ---- parse context, lines, error messages --------------------------- */
 
-struct pctx {
-	const char *what;	/* "show sess", "show map", ... */
-	const char *p, *end;	/* rest of the reply */
-	size_t lineno;		/* 1-based line being parsed */
-	struct cut_err *err;
-};
-
-static int perr(const struct pctx *pc, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/* Set err to CUT_EPROTO with "<what> line <n>: <message>". */
-static int perr(const struct pctx *pc, const char *fmt, ...)
-{
-	char msg[CUT_ERR_MSG_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return cut_err_set(pc->err, CUT_EPROTO, NULL, "%s line %zu: %s",
-			   pc->what, pc->lineno, msg);
-}
-
-static int enomem(const struct pctx *pc)
-{
-	return cut_err_set(pc->err, UV_ENOMEM, NULL, "%s: out of memory",
-			   pc->what);
-}
-
-/* A printable, bounded copy of outside text for an error message. */
-static const char *show(char *out, const char *s, size_t n)
-{
-	size_t i, j = 0;
-
-	for (i = 0; i < n && j + 4 < SHOW_MAX; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		out[j++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	if (i < n) {
-		memcpy(out + j, "...", 3);
-		j += 3;
-	}
-	out[j] = '\0';
-	return out;
-}
-
-/* Start at the top of text; a NUL anywhere is CUT_EPROTO. */
-static int pctx_start(struct pctx *pc, const char *text, size_t len)
-{
-	const char *z;
-
-	if (text == NULL)
-		len = 0;
-	pc->p = len > 0 ? text : "";
-	pc->end = pc->p + len;
-	pc->lineno = 0;
-	z = memchr(pc->p, '\0', len);
-	if (z == NULL)
-		return 0;
-	for (pc->lineno = 1; text < z; text++)
-		if (*text == '\n')
-			pc->lineno++;
-	return perr(pc, "NUL byte at offset %zu", (size_t)(z - pc->p));
-}
 
 /* The next non-empty line, without its '\n' (nor a '\r' before it); false
  * at the end. An empty line ends the reply as in stat.c. A last line
  * without '\n' means the reply was cut (HAProxy ends every line with one):
  * false with *rc set to CUT_EPROTO. */
-static bool next_line(struct pctx *pc, const char **line, size_t *n, int *rc)
+static bool next_line(struct stat_pctx *pc, const char **line, size_t *n, int *rc)
 {
 	const char *nl;
 
@@ -111,7 +46,7 @@ static bool next_line(struct pctx *pc, const char **line, size_t *n, int *rc)
 	*line = pc->p;
 	if (nl == NULL) {
 		pc->p = pc->end;
-		*rc = perr(pc, "last line has no newline: reply truncated");
+		*rc = stat_perr(pc, "last line has no newline: reply truncated");
 		return false;
 	}
 	*n = (size_t)(nl - pc->p);
@@ -227,19 +162,19 @@ static size_t hex_ptr(const char *s, size_t n)
 }
 
 /* Copy a field value into a char[size] member, or say why not. */
-static int store(const struct pctx *pc, const char *name, char *dst,
+static int store(const struct stat_pctx *pc, const char *name, char *dst,
 		 size_t size, const char *v, size_t n)
 {
-	char shown[SHOW_MAX];
+	char shown[STAT_SHOW_MAX];
 
 	if (n == 0)
-		return perr(pc, "empty %s", name);
+		return stat_perr(pc, "empty %s", name);
 	if (!str_copy(dst, size, v, n))
-		return perr(pc, "%s too long (%zu bytes, max %zu)", name, n,
+		return stat_perr(pc, "%s too long (%zu bytes, max %zu)", name, n,
 			    size - 1);
 	if (!printable(v, n, false))
-		return perr(pc, "%s \"%s\" has a space or control byte", name,
-			    show(shown, v, n));
+		return stat_perr(pc, "%s \"%s\" has a space or control byte", name,
+			    stat_show(shown, v, n));
 	return 0;
 }
 
@@ -314,10 +249,10 @@ static const char *const sess_keys[SK_COUNT] = {
 
 #define SK_ALL ((1u << SK_COUNT) - 1)
 
-static int sess_field(const struct pctx *pc, enum sess_key k,
+static int sess_field(const struct stat_pctx *pc, enum sess_key k,
 		      struct sess_row *r, const char *v, size_t n)
 {
-	char shown[SHOW_MAX];
+	char shown[STAT_SHOW_MAX];
 	int64_t calls;
 
 	switch (k) {
@@ -333,13 +268,13 @@ static int sess_field(const struct pctx *pc, enum sess_key k,
 		return store(pc, "srv", r->srv, sizeof(r->srv), v, n);
 	case SK_AGE:
 		if (stat_parse_age(v, n, &r->age_sec) != 0)
-			return perr(pc, "age \"%s\" is not a HAProxy duration",
-				    show(shown, v, n));
+			return stat_perr(pc, "age \"%s\" is not a HAProxy duration",
+				    stat_show(shown, v, n));
 		return 0;
 	case SK_CALLS:
 		if (!parse_i64(v, n, &calls))
-			return perr(pc, "calls \"%s\" is not a number",
-				    show(shown, v, n));
+			return stat_perr(pc, "calls \"%s\" is not a number",
+				    stat_show(shown, v, n));
 		return 0;
 	default:
 		return 0;
@@ -349,10 +284,10 @@ static int sess_field(const struct pctx *pc, enum sess_key k,
 /* "<ptr>: key=value key=value ..." into r. Words are scanned only until
  * every wanted key was seen (age= is the 9th word, the rest is the
  * stream's buffers and flags). */
-static int sess_line(const struct pctx *pc, const char *s, size_t n,
+static int sess_line(const struct stat_pctx *pc, const char *s, size_t n,
 		     struct sess_row *r)
 {
-	char shown[SHOW_MAX];
+	char shown[STAT_SHOW_MAX];
 	unsigned seen = 0;
 	size_t i, k;
 	int rc;
@@ -360,8 +295,8 @@ static int sess_line(const struct pctx *pc, const char *s, size_t n,
 	memset(r, 0, sizeof(*r));
 	i = hex_ptr(s, n);
 	if (i == 0 || i + 1 >= n || s[i] != ':' || s[i + 1] != ' ')
-		return perr(pc, "expected \"0x<hex>: \" at the start, got "
-			    "\"%s\"", show(shown, s, n));
+		return stat_perr(pc, "expected \"0x<hex>: \" at the start, got "
+			    "\"%s\"", stat_show(shown, s, n));
 	str_copy(r->ptr, sizeof(r->ptr), s, i);
 	for (i += 2; i < n && seen != SK_ALL; i++) {
 		const char *w = s + i, *sp = memchr(w, ' ', n - i);
@@ -378,7 +313,7 @@ static int sess_line(const struct pctx *pc, const char *s, size_t n,
 			    memcmp(w, sess_keys[k], kn) != 0)
 				continue;
 			if (seen & (1u << k))
-				return perr(pc, "%s= appears twice",
+				return stat_perr(pc, "%s= appears twice",
 					    sess_keys[k]);
 			seen |= 1u << k;
 			rc = sess_field(pc, (enum sess_key)k, r, eq + 1,
@@ -390,14 +325,14 @@ static int sess_line(const struct pctx *pc, const char *s, size_t n,
 	}
 	for (k = 0; k < SK_COUNT; k++)
 		if (!(seen & (1u << k)))
-			return perr(pc, "no %s= field", sess_keys[k]);
+			return stat_perr(pc, "no %s= field", sess_keys[k]);
 	return 0;
 }
 
 int stat_parse_sess(const char *text, size_t len, struct sess_table *out,
 		    struct cut_err *err)
 {
-	struct pctx pc = { .what = "show sess", .err = err };
+	struct stat_pctx pc = { .what = "show sess", .err = err };
 	struct sess_row *rows = NULL, *g;
 	size_t n = 0, cap = 0, ln;
 	const char *line;
@@ -405,11 +340,11 @@ int stat_parse_sess(const char *text, size_t len, struct sess_table *out,
 
 	out->rows = NULL;
 	out->n = 0;
-	rc = pctx_start(&pc, text, len);
+	rc = stat_pctx_start(&pc, text, len);
 	while (rc == 0 && next_line(&pc, &line, &ln, &rc)) {
 		g = grow(rows, n, &cap, sizeof(*rows));
 		if (g == NULL) {
-			rc = enomem(&pc);
+			rc = stat_enomem(&pc);
 			break;
 		}
 		rows = g;
@@ -418,7 +353,7 @@ int stat_parse_sess(const char *text, size_t len, struct sess_table *out,
 	}
 	if (rc == 0 && n == 0) {
 		pc.lineno = 1;
-		rc = perr(&pc, "empty reply (the CLI's own session is always "
+		rc = stat_perr(&pc, "empty reply (the CLI's own session is always "
 			  "listed)");
 	}
 	if (rc != 0) {
@@ -477,10 +412,10 @@ size_t sess_table_count(const struct sess_table *t, const char *backend,
 /* ---- show map --------------------------------------------------------- */
 
 /* " <key>=<n>" at the end part of the line (last occurrence), or -1. */
-static int tail_num(const struct pctx *pc, const char *s, size_t n,
+static int tail_num(const struct stat_pctx *pc, const char *s, size_t n,
 		    const char *key, int64_t *out)
 {
-	char pat[24], shown[SHOW_MAX];
+	char pat[24], shown[STAT_SHOW_MAX];
 	const char *hit, *v, *e;
 
 	snprintf(pat, sizeof(pat), " %s=", key);
@@ -493,15 +428,15 @@ static int tail_num(const struct pctx *pc, const char *s, size_t n,
 	if (e == NULL)
 		e = s + n;
 	if (!parse_i64(v, (size_t)(e - v), out))
-		return perr(pc, "%s \"%s\" is not a number", key,
-			    show(shown, v, (size_t)(e - v)));
+		return stat_perr(pc, "%s \"%s\" is not a number", key,
+			    stat_show(shown, v, (size_t)(e - v)));
 	return 0;
 }
 
-static int map_info_line(const struct pctx *pc, const char *s, size_t n,
+static int map_info_line(const struct stat_pctx *pc, const char *s, size_t n,
 			 struct map_info *m)
 {
-	char shown[SHOW_MAX];
+	char shown[STAT_SHOW_MAX];
 	const char *open, *close;
 	size_t idn;
 	int rc;
@@ -510,14 +445,14 @@ static int map_info_line(const struct pctx *pc, const char *s, size_t n,
 	open = find(s, n, " (", false);
 	idn = open != NULL ? (size_t)(open - s) : 0;
 	if (open == NULL || !parse_i64(s, idn, &m->id))
-		return perr(pc, "expected \"<id> (<file>) ...\", got \"%s\"",
-			    show(shown, s, n));
+		return stat_perr(pc, "expected \"<id> (<file>) ...\", got \"%s\"",
+			    stat_show(shown, s, n));
 	open += 2;
 	close = find(open, (size_t)(s + n - open), ") ", false);
 	if (close == NULL && ends(s, n, ")"))
 		close = s + n - 1;	/* no description at all */
 	if (close == NULL)
-		return perr(pc, "no \")\" after the file name");
+		return stat_perr(pc, "no \")\" after the file name");
 	rc = store(pc, "file", m->file, sizeof(m->file), open,
 		   (size_t)(close - open));
 	if (rc == 0)
@@ -535,31 +470,31 @@ static int map_info_line(const struct pctx *pc, const char *s, size_t n,
 int stat_parse_map_list(const char *text, size_t len, struct map_list *out,
 			struct cut_err *err)
 {
-	struct pctx pc = { .what = "show map", .err = err };
+	struct stat_pctx pc = { .what = "show map", .err = err };
 	struct map_info *maps = NULL, *g;
 	size_t n = 0, cap = 0, ln;
-	char shown[SHOW_MAX];
+	char shown[STAT_SHOW_MAX];
 	const char *line;
 	int rc;
 
 	out->maps = NULL;
 	out->n = 0;
-	rc = pctx_start(&pc, text, len);
+	rc = stat_pctx_start(&pc, text, len);
 	if (rc != 0)
 		return rc;
 	if (!next_line(&pc, &line, &ln, &rc)) {
 		if (rc != 0)
 			return rc;
 		pc.lineno = 1;
-		return perr(&pc, "empty reply");
+		return stat_perr(&pc, "empty reply");
 	}
 	if (!starts(line, ln, "# id (file)"))
-		return perr(&pc, "expected the \"# id (file) description\" "
-			    "header, got \"%s\"", show(shown, line, ln));
+		return stat_perr(&pc, "expected the \"# id (file) description\" "
+			    "header, got \"%s\"", stat_show(shown, line, ln));
 	while (rc == 0 && next_line(&pc, &line, &ln, &rc)) {
 		g = grow(maps, n, &cap, sizeof(*maps));
 		if (g == NULL) {
-			rc = enomem(&pc);
+			rc = stat_enomem(&pc);
 			break;
 		}
 		maps = g;
@@ -597,10 +532,10 @@ const struct map_info *map_list_find(const struct map_list *l,
 
 /* ---- show map <map> --------------------------------------------------- */
 
-static int map_entry_line(const struct pctx *pc, const char *s, size_t n,
+static int map_entry_line(const struct stat_pctx *pc, const char *s, size_t n,
 			  struct map_entry *e)
 {
-	char shown[SHOW_MAX];
+	char shown[STAT_SHOW_MAX];
 	const char *k, *sp;
 	size_t i;
 	int rc;
@@ -608,30 +543,30 @@ static int map_entry_line(const struct pctx *pc, const char *s, size_t n,
 	memset(e, 0, sizeof(*e));
 	i = hex_ptr(s, n);
 	if (i == 0 || i + 1 >= n || s[i] != ' ')
-		return perr(pc, "expected \"0x<hex> <key> <value>\", got "
-			    "\"%s\"", show(shown, s, n));
+		return stat_perr(pc, "expected \"0x<hex> <key> <value>\", got "
+			    "\"%s\"", stat_show(shown, s, n));
 	str_copy(e->ref, sizeof(e->ref), s, i);
 	k = s + i + 1;
 	sp = memchr(k, ' ', (size_t)(s + n - k));
 	if (sp == NULL)
-		return perr(pc, "entry \"%s\" has no value",
-			    show(shown, s, n));
+		return stat_perr(pc, "entry \"%s\" has no value",
+			    stat_show(shown, s, n));
 	rc = store(pc, "key", e->key, sizeof(e->key), k, (size_t)(sp - k));
 	if (rc != 0)
 		return rc;
 	sp++;
 	if (!str_copy(e->value, sizeof(e->value), sp, (size_t)(s + n - sp)))
-		return perr(pc, "value too long (%zu bytes, max %zu)",
+		return stat_perr(pc, "value too long (%zu bytes, max %zu)",
 			    (size_t)(s + n - sp), sizeof(e->value) - 1);
 	if (!printable(sp, (size_t)(s + n - sp), true))
-		return perr(pc, "value has a control byte");
+		return stat_perr(pc, "value has a control byte");
 	return 0;
 }
 
 int stat_parse_map_entries(const char *text, size_t len,
 			   struct map_entries *out, struct cut_err *err)
 {
-	struct pctx pc = { .what = "show map <map>", .err = err };
+	struct stat_pctx pc = { .what = "show map <map>", .err = err };
 	struct map_entry *es = NULL, *g;
 	size_t n = 0, cap = 0, ln;
 	const char *line;
@@ -639,11 +574,11 @@ int stat_parse_map_entries(const char *text, size_t len,
 
 	out->entries = NULL;
 	out->n = 0;
-	rc = pctx_start(&pc, text, len);
+	rc = stat_pctx_start(&pc, text, len);
 	while (rc == 0 && next_line(&pc, &line, &ln, &rc)) {
 		g = grow(es, n, &cap, sizeof(*es));
 		if (g == NULL) {
-			rc = enomem(&pc);
+			rc = stat_enomem(&pc);
 			break;
 		}
 		es = g;
@@ -714,7 +649,7 @@ static bool take_word(const char **s, size_t *n, const char *name,
 
 /* The quoted key and value: `key="K", value="V", type="T"`, with
  * `key=unknown` and `value=none` as HAProxy's other two forms. */
-static int lookup_kv(const struct pctx *pc, const char *s, size_t n,
+static int lookup_kv(const struct stat_pctx *pc, const char *s, size_t n,
 		     struct lookup_line *l)
 {
 	const char *v, *t;
@@ -729,73 +664,73 @@ static int lookup_kv(const struct pctx *pc, const char *s, size_t n,
 				     false);
 
 		if (e == NULL)
-			return perr(pc, "no value= after the key");
+			return stat_perr(pc, "no value= after the key");
 		if (!str_copy(l->key, sizeof(l->key), k, (size_t)(e - k)))
-			return perr(pc, "key too long (%zu bytes, max %zu)",
+			return stat_perr(pc, "key too long (%zu bytes, max %zu)",
 				    (size_t)(e - k), sizeof(l->key) - 1);
 		v = e + 3;
 	} else {
-		return perr(pc, "expected key=\"...\" after idx=");
+		return stat_perr(pc, "expected key=\"...\" after idx=");
 	}
 	vn = (size_t)(s + n - v);
 	if (vn == strlen("value=none") && starts(v, vn, "value=none"))
 		return 0;
 	if (!starts(v, vn, "value=\"") || !ends(v, vn, "\""))
-		return perr(pc, "expected value=\"...\" or value=none");
+		return stat_perr(pc, "expected value=\"...\" or value=none");
 	/* v: `value="V", type="T"`; V starts at v + 7 and may be empty. */
 	t = find(v, vn - 1, "\", type=\"", true);
 	if (t == NULL || t < v + 7)
-		return perr(pc, "no type=\"...\" after the value");
+		return stat_perr(pc, "no type=\"...\" after the value");
 	if (!str_copy(l->value, sizeof(l->value), v + 7,
 		      (size_t)(t - (v + 7))))
-		return perr(pc, "value too long (%zu bytes, max %zu)",
+		return stat_perr(pc, "value too long (%zu bytes, max %zu)",
 			    (size_t)(t - (v + 7)), sizeof(l->value) - 1);
 	t += strlen("\", type=\"");
 	rc = store(pc, "type", l->smp_type, sizeof(l->smp_type), t,
 		   (size_t)(v + vn - 1 - t));
 	if (rc == 0 && (!printable(l->key, strlen(l->key), true) ||
 			!printable(l->value, strlen(l->value), true)))
-		rc = perr(pc, "key or value has a control byte");
+		rc = stat_perr(pc, "key or value has a control byte");
 	return rc;
 }
 
-static int lookup_line(const struct pctx *pc, const char *s, size_t n,
+static int lookup_line(const struct stat_pctx *pc, const char *s, size_t n,
 		       struct lookup_line *l)
 {
-	char shown[SHOW_MAX];
+	char shown[STAT_SHOW_MAX];
 	const char *w;
 	size_t wn;
 	int rc;
 
 	memset(l, 0, sizeof(*l));
 	if (!take_word(&s, &n, "type=", &w, &wn))
-		return perr(pc, "expected \"type=...\", got \"%s\"",
-			    show(shown, s, n));
+		return stat_perr(pc, "expected \"type=...\", got \"%s\"",
+			    stat_show(shown, s, n));
 	rc = store(pc, "match type", l->match, sizeof(l->match), w, wn);
 	if (rc != 0)
 		return rc;
 	if (!take_word(&s, &n, "case=", &w, &wn) ||
 	    (!(wn == 9 && memcmp(w, "sensitive", 9) == 0) &&
 	     !(wn == 11 && memcmp(w, "insensitive", 11) == 0)))
-		return perr(pc, "expected case=sensitive|insensitive");
+		return stat_perr(pc, "expected case=sensitive|insensitive");
 	l->icase = wn == 11;
 	if (!take_word(&s, &n, "found=", &w, &wn))
-		return perr(pc, "expected found=yes|no");
+		return stat_perr(pc, "expected found=yes|no");
 	if (wn == 2 && memcmp(w, "no", 2) == 0 && n == 0)
 		return 0;
 	if (!(wn == 3 && memcmp(w, "yes", 3) == 0) || n == 0)
-		return perr(pc, "expected found=no at the end or found=yes, "
-			    "got \"%s\"", show(shown, w, wn + n));
+		return stat_perr(pc, "expected found=no at the end or found=yes, "
+			    "got \"%s\"", stat_show(shown, w, wn + n));
 	l->found = true;
 	if (!take_word(&s, &n, "idx=", &w, &wn) || n == 0)
-		return perr(pc, "expected idx=tree|list after found=yes");
+		return stat_perr(pc, "expected idx=tree|list after found=yes");
 	return lookup_kv(pc, s, n, l);
 }
 
 int stat_parse_map_get(const char *text, size_t len, struct map_lookup *out,
 		       struct cut_err *err)
 {
-	struct pctx pc = { .what = "get map", .err = err };
+	struct stat_pctx pc = { .what = "get map", .err = err };
 	struct lookup_line l, first;
 	bool have_first = false;
 	const char *line;
@@ -804,7 +739,7 @@ int stat_parse_map_get(const char *text, size_t len, struct map_lookup *out,
 
 	memset(out, 0, sizeof(*out));
 	memset(&first, 0, sizeof(first));
-	rc = pctx_start(&pc, text, len);
+	rc = stat_pctx_start(&pc, text, len);
 	while (rc == 0 && next_line(&pc, &line, &ln, &rc)) {
 		rc = lookup_line(&pc, line, ln, &l);
 		if (rc != 0)
@@ -818,7 +753,7 @@ int stat_parse_map_get(const char *text, size_t len, struct map_lookup *out,
 	}
 	if (rc == 0 && nexpr == 0) {
 		pc.lineno = 1;
-		rc = perr(&pc, "empty reply");
+		rc = stat_perr(&pc, "empty reply");
 	}
 	if (rc != 0)
 		return rc;

@@ -1,0 +1,72 @@
+/* cmd_plan.c - the common start of rollout and switch (cmd_plan.h). */
+#include "cmd_plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cmd_plan_load(struct app *a, bool want_switch, struct plan **out)
+{
+	struct cut_err err;
+	struct plan *plan = NULL;
+
+	*out = NULL;
+	cut_err_clear(&err);
+	if (plan_load(a->opt->args[0], &plan, &err) != 0) {
+		out_error(&a->out, &err);
+		return EXIT_USAGE;
+	}
+	if (plan->sw.present != want_switch) {
+		fprintf(stderr, "cutover: error: %s %s: run it with cutover %s\n",
+			plan->path,
+			want_switch ? "has no switch: section (it is a rolling "
+				      "plan)"
+				    : "is a blue/green plan (it has a switch: "
+				      "section)",
+			want_switch ? "rollout" : "switch");
+		plan_free(plan);
+		return EXIT_USAGE;
+	}
+	if (!a->opt->lbs_from_cli && plan->nlb > 0) {
+		const char **lbs = realloc(a->opt->lbs,
+					   plan->nlb * sizeof(char *));
+
+		if (lbs == NULL) {
+			plan_free(plan);
+			return EXIT_FAILED;
+		}
+		a->opt->lbs = lbs;
+		memcpy(a->opt->lbs, plan->lbs, plan->nlb * sizeof(char *));
+		a->opt->nlb = plan->nlb;
+	}
+	a->fleet = fleet_new(a->loop, a->opt->lbs, a->opt->nlb,
+			     &(struct fleet_opts){ a->opt->lb_timeout_ms, 0 },
+			     &err);
+	if (a->fleet == NULL) {
+		out_error(&a->out, &err);
+		plan_free(plan);
+		return EXIT_USAGE;
+	}
+	*out = plan;
+	return 0;
+}
+
+int cmd_plan_lock(struct app *a, const struct plan *p, const char *verb,
+		  struct runlock *lock)
+{
+	struct cut_err err;
+	char what[600];
+	int rc;
+
+	lock->fd = -1;
+	if (a->opt->dry_run)
+		return 0;
+	snprintf(what, sizeof(what), "%s %s", verb, p->path);
+	rc = runlock_take(lock, p->backend, a->opt->lbs, a->opt->nlb, what,
+			  &err);
+	if (rc != 0) {
+		out_error(&a->out, &err);
+		return cli_exit_for(rc);
+	}
+	return 0;
+}
