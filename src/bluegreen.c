@@ -252,17 +252,33 @@ static bool run_hook(struct bg *b, enum plan_hook_stage st)
 
 static void on_probe_done(struct probe *pr, int status, const char *reason,
 			  void *arg);
+static void watch_passed(struct bg *b);
 
+/* The plan's probes on every green server: before the switch (verify),
+ * and again at the end of each watch window, when green has carried
+ * traffic (a failure then switches back to blue). After a watch they get
+ * a short deadline: rise tries, plus slack, not the verify's minutes. */
 static void start_probes(struct bg *b)
 {
 	const struct plan_probe *pp = &b->p->probe;
+	struct plan_probe after = *pp;
+	bool watching = b->step == BG_WATCH;
 	size_t i;
 
 	if (!pp->http && !pp->tcp && !pp->exec) {
-		bg_set(b, BG_BEFORE_SWITCH, "green verified (no probe in the "
-		       "plan; HAProxy reports it UP)");
+		if (watching)
+			watch_passed(b);
+		else
+			bg_set(b, BG_BEFORE_SWITCH, "green verified (no probe in "
+			       "the plan; HAProxy reports it UP)");
 		return;
 	}
+	if (watching) {
+		after.deadline_ms = (uint64_t)after.rise * after.interval_ms +
+				    2 * after.timeout_ms;
+		pp = &after;
+	}
+	b->probes_failed = 0;
 	b->probes = calloc(b->green.n, sizeof(*b->probes));
 	if (b->probes == NULL) {
 		bg_set(b, BG_FAILED, "out of memory");
@@ -306,6 +322,16 @@ static void on_probe_done(struct probe *pr, int status, const char *reason,
 		return;
 	free(b->probes);
 	b->probes = NULL;
+	if (b->step == BG_WATCH) {
+		if (b->probes_failed > 0)
+			bg_set(b, BG_ROLLBACK, "after the watch %zu green server%s "
+			       "failed the plan's probes: switching back to blue",
+			       b->probes_failed,
+			       b->probes_failed == 1 ? "" : "s");
+		else
+			watch_passed(b);
+		return;
+	}
 	if (b->probes_failed > 0)
 		bg_set(b, BG_FAILED, "%zu green server%s not healthy: traffic "
 		       "stays on blue", b->probes_failed,
@@ -683,6 +709,16 @@ static void on_watch_done(struct fleet_wait *w, int status,
 		       b->reason);
 		return;
 	}
+	if (status == CUT_ECANCELED && b->interrupted) {
+		watch_passed(b);	/* says where traffic is, stops */
+		return;
+	}
+	start_probes(b);	/* green, after carrying traffic */
+}
+
+/* The window is over, counters and probes fine: next step or on. */
+static void watch_passed(struct bg *b)
+{
 	if (b->interrupted) {
 		bg_set(b, BG_FAILED, "interrupted while watching: traffic left "
 		       "at step %zu (%u%% green)", b->canary + 1,

@@ -128,4 +128,22 @@ assert_eq "map file says blue after the rollback" "active be_blue" "$(cat "$T/bg
 touch "$T/stop"
 bg_wait load3 20
 
+# Green passes its probes before the switch but fails them once it has
+# carried traffic (an exec probe that succeeds once per server): the
+# probes at the end of the watch switch traffic back to blue.
+cat >"$T/plan-probe.yaml" <<PLAN
+switch: { mode: map, map: $T/bg.map, blue: be_blue, green: be_green }
+probe:
+  exec: [sh, -c, 'n=\$(cat "\$0" 2>/dev/null || echo 0); echo \$((n + 1)) >"\$0"; [ "\$n" -lt 1 ]', "$T/probe-{server}"]
+  interval: 100ms
+  deadline: 5s
+watch: { for: 300ms, interval: 100ms, max_5xx: 0 }
+PLAN
+assert_rc "green failing its probes after the watch: exit 1" 1 \
+	"$CUTOVER" "${LBS[@]}" switch "$T/plan-probe.yaml" --yes
+assert_match "says why it rolled back" \
+	"after the watch 2 green servers failed the plan's probes: switching back to blue" "$OUT"
+assert_eq "blue answers on lb1 after that rollback" "v1:10" "$(versions lb1 10)"
+assert_eq "map file says blue after that rollback" "active be_blue" "$(cat "$T/bg.map")"
+
 e2e_done
