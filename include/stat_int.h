@@ -29,5 +29,8 @@ const char *stat_show(char *out, const char *s, size_t n);
 /* Start at the top of text; a NUL anywhere is CUT_EPROTO (HAProxy never
  * sends one: it means a broken or hostile peer). */
 int stat_pctx_start(struct stat_pctx *pc, const char *text, size_t len);
+/* Room for one more element in a growing array (doubling from 64); NULL
+ * when out of memory (the old array is then still the caller's). */
+void *stat_grow(void *rows, size_t n, size_t *cap, size_t elsize);
 
 #endif

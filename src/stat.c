@@ -444,14 +444,14 @@ static int store_row(const struct col_def *defs, size_t ndefs,
 
 /* Room for one more element in a growing array; NULL when out of memory
  * (the old array is then still the caller's). */
-static void *grow(void *rows, size_t n, size_t *cap, size_t elsize)
+void *stat_grow(void *rows, size_t n, size_t *cap, size_t elsize)
 {
 	size_t ncap;
 	void *p;
 
 	if (n < *cap)
 		return rows;
-	ncap = *cap != 0 ? *cap * 2 : 16;
+	ncap = *cap != 0 ? *cap * 2 : 64;
 	if (ncap > SIZE_MAX / elsize)
 		return NULL;
 	p = realloc(rows, ncap * elsize);
@@ -547,7 +547,7 @@ static int tab_row(struct tab_ctx *cx, const char *line, size_t n)
 	rc = sp->select != NULL ? sp->select(cx, &keep) : 0;
 	if (rc != 0 || !keep)
 		return rc;
-	row = grow(cx->rows, cx->n, &cx->cap, sp->elsize);
+	row = stat_grow(cx->rows, cx->n, &cx->cap, sp->elsize);
 	if (row == NULL)
 		return stat_enomem(&cx->pc);
 	cx->rows = row;

@@ -56,25 +56,6 @@ static bool next_line(struct stat_pctx *pc, const char **line, size_t *n, int *r
 	return *n > 0;
 }
 
-/* Room for one more element in a growing array; NULL when out of memory
- * (the old array is then still the caller's). */
-static void *grow(void *rows, size_t n, size_t *cap, size_t elsize)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return rows;
-	ncap = *cap != 0 ? *cap * 2 : 64;
-	if (ncap > SIZE_MAX / elsize)
-		return NULL;
-	p = realloc(rows, ncap * elsize);
-	if (p == NULL)
-		return NULL;
-	*cap = ncap;
-	return p;
-}
-
 /* ---- small lexical helpers ------------------------------------------ */
 
 static bool is_digit(char c)
@@ -342,7 +323,7 @@ int stat_parse_sess(const char *text, size_t len, struct sess_table *out,
 	out->n = 0;
 	rc = stat_pctx_start(&pc, text, len);
 	while (rc == 0 && next_line(&pc, &line, &ln, &rc)) {
-		g = grow(rows, n, &cap, sizeof(*rows));
+		g = stat_grow(rows, n, &cap, sizeof(*rows));
 		if (g == NULL) {
 			rc = stat_enomem(&pc);
 			break;
@@ -492,7 +473,7 @@ int stat_parse_map_list(const char *text, size_t len, struct map_list *out,
 		return stat_perr(&pc, "expected the \"# id (file) description\" "
 			    "header, got \"%s\"", stat_show(shown, line, ln));
 	while (rc == 0 && next_line(&pc, &line, &ln, &rc)) {
-		g = grow(maps, n, &cap, sizeof(*maps));
+		g = stat_grow(maps, n, &cap, sizeof(*maps));
 		if (g == NULL) {
 			rc = stat_enomem(&pc);
 			break;
@@ -576,7 +557,7 @@ int stat_parse_map_entries(const char *text, size_t len,
 	out->n = 0;
 	rc = stat_pctx_start(&pc, text, len);
 	while (rc == 0 && next_line(&pc, &line, &ln, &rc)) {
-		g = grow(es, n, &cap, sizeof(*es));
+		g = stat_grow(es, n, &cap, sizeof(*es));
 		if (g == NULL) {
 			rc = stat_enomem(&pc);
 			break;
