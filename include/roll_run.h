@@ -28,8 +28,7 @@ struct roll_srv_ops {
 	struct hook_vars vars;
 	/* the op in progress */
 	enum plan_hook_stage stage;
-	size_t cmd;			/* index in the stage's commands */
-	struct hook *hook;
+	struct hook_stage *hook;
 	struct fleet_wait *wait;
 	struct probe *probe;
 	struct shed *shed;

@@ -6,7 +6,7 @@
  */
 #include "bluegreen.h"
 #include "fleet_map.h"
-#include "hook.h"
+#include "hook_stage.h"
 #include "log.h"
 #include "mapfile.h"
 #include "shed.h"
@@ -37,8 +37,7 @@ struct bg {
 	struct fleet_wait *wait;
 	struct probe **probes;
 	size_t probes_left, probes_failed;
-	struct hook *hook;
-	size_t hook_cmd;
+	struct hook_stage *hook;
 	enum plan_hook_stage hook_stage;
 	struct hook_vars vars;
 	int apply_step;
@@ -170,31 +169,16 @@ static enum bg_step after_hook(const struct bg *b)
 	}
 }
 
-static int hook_next(struct bg *b);
-
-static void on_hook_done(struct hook *h, int status, int64_t exit_code,
-			 int term_signal, void *arg)
+static void on_hook_done(int status, const struct cut_err *err, void *arg)
 {
 	struct bg *b = arg;
-	const struct plan_hook *hk = &b->p->hooks[b->hook_stage];
-	const char *name = plan_hook_stage_name(b->hook_stage);
 
 	b->hook = NULL;
-	if (status == 0 && ++b->hook_cmd < hk->n && hook_next(b) == 0)
-		return;
-	if (status == 0 && b->hook_cmd >= hk->n) {
+	if (status == 0) {
 		bg_set(b, after_hook(b), "%s", "");
 		return;
 	}
-	snprintf(b->reason, sizeof(b->reason), "%s hook '%s' %s", name,
-		 hk->cmds[b->hook_cmd < hk->n ? b->hook_cmd : 0].argv[0],
-		 status == CUT_ETIMEOUT ? "timed out"
-		 : term_signal	       ? "was killed"
-					: "failed");
-	if (status == 0)	/* the next command could not start */
-		snprintf(b->reason, sizeof(b->reason), "%s hook could not start",
-			 name);
-	(void)exit_code;
+	snprintf(b->reason, sizeof(b->reason), "%s", err->msg);
 	/* A failed hook before the switch stops with traffic on blue; one
 	 * after it leaves traffic on green (the switch itself succeeded). */
 	if (b->hook_stage == PLAN_HOOK_ON_ROLLBACK)
@@ -203,48 +187,27 @@ static void on_hook_done(struct hook *h, int status, int64_t exit_code,
 		bg_set(b, BG_FAILED, "%s", b->reason);
 }
 
-static int hook_next(struct bg *b)
-{
-	const struct plan *p = b->p;
-	struct hook_opts o = {
-		.timeout_ms = p->hook_timeout_ms,
-		.kill_grace_ms = p->hook_kill_grace_ms,
-		.vars = &b->vars,
-		.on_line = on_hook_line,
-		.line_arg = b,
-	};
-	struct cut_err err;
-	char **argv;
-
-	b->vars.stage = plan_hook_stage_name(b->hook_stage);
-	b->vars.backend = b->hook_stage == PLAN_HOOK_RETIRE ||
-					  b->hook_stage == PLAN_HOOK_ON_ROLLBACK
-				  ? b->blue_be
-				  : b->green_be;
-	argv = hook_expand_argv(&p->hooks[b->hook_stage].cmds[b->hook_cmd],
-				&b->vars, &err);
-	if (argv == NULL)
-		return -1;
-	b->hook = hook_run(b->loop, argv, &o, on_hook_done, b, &err);
-	hook_argv_free(argv);
-	if (b->hook == NULL) {
-		logf_(b, plan_hook_stage_name(b->hook_stage), "%s", err.msg);
-		return -1;
-	}
-	return 0;
-}
-
+/* Start the stage's commands; false if it has none (nothing to wait for). */
 static bool run_hook(struct bg *b, enum plan_hook_stage st)
 {
+	const struct hook_stage_cbs cbs = {
+		.on_line = on_hook_line,
+		.arg = b,
+		.done = on_hook_done,
+		.done_arg = b,
+	};
+	struct cut_err err;
+
 	b->hook_stage = st;
-	b->hook_cmd = 0;
 	if (b->p->hooks[st].n == 0)
 		return false;
-	if (hook_next(b) != 0) {
+	b->vars.backend = st == PLAN_HOOK_RETIRE || st == PLAN_HOOK_ON_ROLLBACK
+				  ? b->blue_be
+				  : b->green_be;
+	b->hook = hook_stage_run(b->loop, b->p, st, &b->vars, &cbs, &err);
+	if (b->hook == NULL)
 		bg_set(b, st == PLAN_HOOK_ON_ROLLBACK ? BG_ROLLED_BACK : BG_FAILED,
-		       "%s hook could not start", plan_hook_stage_name(st));
-		return true;
-	}
+		       "%s", err.msg);
 	return true;
 }
 

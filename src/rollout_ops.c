@@ -3,6 +3,7 @@
  * hooks as child processes, probes, the capacity floor and the watch
  * window. Every operation ends in exactly one roll_op_done(). */
 #include "roll_run.h"
+#include "hook_stage.h"
 #include "shed.h"
 #include "log.h"
 #include "strutil.h"
@@ -215,97 +216,48 @@ static void on_hook_line(struct hook *h, enum hook_stream st, const char *line,
 		     "%s%.*s", st == HOOK_STDERR ? "! " : "", (int)len, line);
 }
 
-static int hook_next(struct roll_srv_ops *so, struct cut_err *err);
-
-static void on_hook_done(struct hook *h, int status, int64_t exit_code,
-			 int term_signal, void *arg)
+static void on_hook_start(const char *prog, bool more_args, void *arg)
 {
 	struct roll_srv_ops *so = arg;
-	const struct plan_hook *hk = &so->run->plan->hooks[so->stage];
-	const char *prog = hk->cmds[so->cmd].argv[0];
-	char dur[32];
-	struct cut_err err;
-	int rc;
 
-	so->hook = NULL;
-	switch (status) {
-	case 0:
-		so->cmd++;
-		if (so->cmd >= hk->n) {
-			done_ok(so);
-			return;
-		}
-		cut_err_clear(&err);
-		rc = hook_next(so, &err);
-		if (rc != 0)
-			roll_op_done(so->s, ROLL_EV_FAIL, &err);
-		return;
-	case CUT_ETIMEOUT:
-		str_format_duration(so->run->plan->hook_timeout_ms, dur,
-				    sizeof(dur));
-		done_err(so, ROLL_EV_FAIL, CUT_EHOOK,
-			 "%s hook '%s' timed out after %s (its process group "
-			 "was killed)", plan_hook_stage_name(so->stage), prog, dur);
-		return;
-	case CUT_ECANCELED:
-		done_err(so, ROLL_EV_CANCELED, CUT_ECANCELED,
-			 "%s hook '%s' stopped by an interrupt",
-			 plan_hook_stage_name(so->stage), prog);
-		return;
-	default:
-		if (term_signal != 0)
-			done_err(so, ROLL_EV_FAIL, CUT_EHOOK,
-				 "%s hook '%s' killed by signal %d",
-				 plan_hook_stage_name(so->stage), prog,
-				 term_signal);
-		else
-			done_err(so, ROLL_EV_FAIL, CUT_EHOOK,
-				 "%s hook '%s' exited with status %lld",
-				 plan_hook_stage_name(so->stage), prog,
-				 (long long)exit_code);
-	}
+	roll_out_log(so->run->out, so->s, plan_hook_stage_name(so->stage),
+		     "run %s%s", prog, more_args ? " ..." : "");
 }
 
-static int hook_next(struct roll_srv_ops *so, struct cut_err *err)
+static void on_hook_stage_done(int status, const struct cut_err *err,
+			       void *arg)
 {
-	const struct plan *p = so->run->plan;
-	const struct plan_argv *tmpl = &p->hooks[so->stage].cmds[so->cmd];
-	struct hook_opts o = {
-		.timeout_ms = p->hook_timeout_ms,
-		.kill_grace_ms = p->hook_kill_grace_ms,
-		.vars = &so->vars,
-		.on_line = on_hook_line,
-		.line_arg = so,
-	};
-	char **argv;
+	struct roll_srv_ops *so = arg;
 
-	so->vars.stage = plan_hook_stage_name(so->stage);
-	argv = hook_expand_argv(tmpl, &so->vars, err);
-	if (argv == NULL)
-		return err->code ? err->code : UV_ENOMEM;
-	roll_out_log(so->run->out, so->s, plan_hook_stage_name(so->stage),
-		     "run %s%s", argv[0], argv[1] ? " ..." : "");
-	so->hook = hook_run(so->run->a->loop, argv, &o, on_hook_done, so, err);
-	hook_argv_free(argv);
-	if (so->hook == NULL)
-		return err->code ? err->code : UV_ENOMEM;
-	return 0;
+	so->hook = NULL;
+	roll_op_done(so->s, status == 0		     ? ROLL_EV_OK
+			    : status == CUT_ECANCELED ? ROLL_EV_CANCELED
+						      : ROLL_EV_FAIL,
+		     err);
 }
 
 static int op_run_hook(void *ctx, struct roll_srv *s, enum plan_hook_stage st)
 {
 	struct roll_srv_ops *so = so_of(ctx, s);
+	const struct hook_stage_cbs cbs = {
+		.on_line = on_hook_line,
+		.on_start = on_hook_start,
+		.arg = so,
+		.done = on_hook_stage_done,
+		.done_arg = so,
+	};
 	struct cut_err err;
-	int rc;
 
 	so->stage = st;
-	so->cmd = 0;
 	cut_err_clear(&err);
-	rc = hook_next(so, &err);
-	if (rc != 0)
+	so->hook = hook_stage_run(so->run->a->loop, so->run->plan, st,
+				  &so->vars, &cbs, &err);
+	if (so->hook == NULL) {
 		roll_out_log(so->run->out, s, plan_hook_stage_name(st), "%s",
 			     err.msg);
-	return rc;
+		return err.code ? err.code : UV_ENOMEM;
+	}
+	return 0;
 }
 
 /* ---- probes ---------------------------------------------------------------- */
@@ -693,10 +645,7 @@ static void op_cancel(void *ctx, struct roll_srv *s)
 	} else if (so->probe != NULL) {
 		probe_cancel(so->probe);
 	} else if (so->hook != NULL) {
-		if (so->cancelled)
-			hook_kill_now(so->hook);
-		else
-			hook_kill(so->hook);
+		hook_stage_kill(so->hook, so->cancelled);
 	}
 	so->cancelled = true;
 }
