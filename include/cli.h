@@ -36,6 +36,7 @@ enum cli_cmd {
 	CMD_ROLLOUT,
 	CMD_SHED,
 	CMD_SWITCH,
+	CMD_RESUME,
 	CMD_HELP,
 	CMD_VERSION,
 	CMD_COUNT		/* keep last */
@@ -66,6 +67,7 @@ struct cli_opts {
 	double jitter;		/* shed --jitter, 0..1 */
 	long budget;		/* shed --budget; -1 = off */
 	bool to_blue;		/* switch --to blue */
+	bool abort;		/* resume --abort */
 	const char **args;	/* positional arguments after the command */
 	size_t nargs;
 	char *lb_env_copy;	/* owned copy of CUTOVER_LB, split in place */

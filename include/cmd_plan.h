@@ -15,6 +15,10 @@
  * is built on them. Returns 0 with *out set, or an exit code (the error is
  * printed, nothing is left allocated). */
 int cmd_plan_load(struct app *a, bool want_switch, struct plan **out);
+/* The same for a plan already loaded (resume: from the journal); takes
+ * `plan` (freed on error). */
+int cmd_plan_setup(struct app *a, struct plan *plan, bool want_switch,
+		   struct plan **out);
 
 /* Unless --dry-run, take the run lock of the plan's backend on these LBs
  * for `verb` ("rollout", "switch"). 0 or an exit code (error printed). */

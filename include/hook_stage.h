@@ -22,9 +22,13 @@ typedef void hook_stage_fn(int status, const struct cut_err *err, void *arg);
 /* Called before each command, with its program name. */
 typedef void hook_stage_start_fn(const char *prog, bool more_args, void *arg);
 
+/* Called once a command runs, with its pid (= its process group). */
+typedef void hook_stage_spawn_fn(int pid, void *arg);
+
 struct hook_stage_cbs {
 	hook_line_fn *on_line;		/* each line of output; may be NULL */
 	hook_stage_start_fn *on_start;	/* may be NULL */
+	hook_stage_spawn_fn *on_spawn;	/* may be NULL */
 	void *arg;			/* for on_line and on_start */
 	hook_stage_fn *done;
 	void *done_arg;

@@ -188,6 +188,7 @@ struct plan_switch {
 
 struct plan {
 	char *path;			/* as given, for messages */
+	char *text;			/* the file as read (for the journal) */
 	char **lbs;			/* may be empty: --lb / CUTOVER_LB then */
 	size_t nlb;
 	int lbs_line;

@@ -11,6 +11,7 @@
 #include "app.h"
 #include "fleet.h"
 #include "hook.h"
+#include "journal.h"
 #include "plan.h"
 #include "probe.h"
 #include "roll_out.h"
@@ -33,6 +34,9 @@ struct roll_srv_ops {
 	struct probe *probe;
 	struct shed *shed;
 	int step;			/* multi-step ops (verified comeback) */
+	/* waiting for the journal before starting the op */
+	bool gated, gate_cancelled;
+	int (*gate_start)(struct roll_srv_ops *so);
 	bool cancelled;
 	/* watch: counters at the start of the window, per LB */
 	int64_t (*base)[6];
@@ -47,6 +51,7 @@ struct roll_run {
 	struct probe_env *penv;
 	struct roll_srv_ops *per;	/* one per server, ro order */
 	uv_timer_t pause;		/* between batches */
+	struct journal *journal;	/* NULL: not journaled (dry run) */
 };
 
 extern const struct roll_ops roll_real_ops;

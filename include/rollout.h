@@ -59,6 +59,23 @@ enum roll_state {
 
 const char *roll_state_name(enum roll_state s);
 bool roll_state_final(enum roll_state s);
+/* By name ("draining"); false if unknown. */
+bool roll_state_parse(const char *name, enum roll_state *out);
+
+/* Where `resume` picks a server up, from the last state the journal
+ * recorded for it (reached or announced):
+ *   pending, before_drain .. shedding, restoring, restored -> pending (the
+ *     whole sequence again: it was not upgraded)
+ *   after_drain -> after_drain;  maint, upgrading -> maint (the upgrade hook
+ *     runs again: hooks must be idempotent);  probing, before_enable ->
+ *     probing;  enabling, after_enable -> enabling;  watching -> watching
+ *   failing, on_failure, failed -> maint (drain strategy: the upgrade is
+ *     tried again) or failing (in-place: it stays out of rotation)
+ *   done -> done (nothing to do).
+ * For in-place: upgrading -> upgrading, probing -> probing, watching ->
+ * watching. */
+enum roll_state roll_resume_point(const struct plan *plan,
+				  enum roll_state last);
 
 /* What an op reports back; every async completion becomes one. */
 enum roll_ev_kind {
@@ -110,6 +127,7 @@ struct roll_srv {
 	char server[STAT_NAME_MAX];
 	enum roll_state state;
 	enum roll_state failed_in;	/* where it was when it failed */
+	enum roll_state resume_at;	/* pending, or where resume starts it */
 	char reason[256];		/* last failure or note */
 	uint64_t started_ms, ended_ms;
 	uint64_t state_since_ms;
@@ -147,6 +165,9 @@ int roll_init(struct rollout *ro, const struct plan *plan,
 	      const struct roll_ops *ops, void *ctx, const char *const *servers,
 	      size_t n);
 void roll_free(struct rollout *ro);
+/* Resume: start server i at `at` (roll_resume_point()) instead of at the
+ * beginning. Call before roll_start(). */
+void roll_resume_at(struct rollout *ro, size_t i, enum roll_state at);
 /* Start the first batch (after its capacity check). */
 void roll_start(struct rollout *ro);
 /* First SIGINT/SIGTERM: start nothing new, put back servers being

@@ -32,6 +32,7 @@ enum opt_id {
 	OPT_JITTER,
 	OPT_BUDGET,
 	OPT_TO,
+	OPT_ABORT,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_COUNT		/* keep last */
@@ -82,6 +83,10 @@ static const struct cli_cmd_desc cmds[CMD_COUNT] = {
 			 O(OPT_TO) | O(OPT_DRY_RUN) | O(OPT_YES) | O(OPT_POLL),
 			 "blue/green: verify green, switch every LB, watch, "
 			 "drain blue, retire" },
+	[CMD_RESUME] = { "resume", "[RUN-ID | JOURNAL | PLAN.yaml]", 0, 1,
+			 O(OPT_ABORT) | O(OPT_YES) | O(OPT_POLL),
+			 "finish an interrupted or crashed rollout from its "
+			 "journal (--abort: put back what was only drained)" },
 	[CMD_HELP] = { "help", "", 0, 0, 0, "this help" },
 	[CMD_VERSION] = { "version", "", 0, 0, 0, "print the version" },
 };
@@ -106,6 +111,7 @@ static const struct option long_opts[] = {
 	{ "jitter", required_argument, NULL, OPT_JITTER },
 	{ "budget", required_argument, NULL, OPT_BUDGET },
 	{ "to", required_argument, NULL, OPT_TO },
+	{ "abort", no_argument, NULL, OPT_ABORT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -402,6 +408,9 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 			o->budget = b;
 			break;
 		}
+		case OPT_ABORT:
+			o->abort = true;
+			break;
 		case OPT_HELP:
 			break;
 		case OPT_VERSION:

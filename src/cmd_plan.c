@@ -16,6 +16,15 @@ int cmd_plan_load(struct app *a, bool want_switch, struct plan **out)
 		out_error(&a->out, &err);
 		return EXIT_USAGE;
 	}
+	return cmd_plan_setup(a, plan, want_switch, out);
+}
+
+int cmd_plan_setup(struct app *a, struct plan *plan, bool want_switch,
+		   struct plan **out)
+{
+	struct cut_err err;
+
+	cut_err_clear(&err);
 	if (plan->sw.present != want_switch) {
 		fprintf(stderr, "cutover: error: %s %s: run it with cutover %s\n",
 			plan->path,

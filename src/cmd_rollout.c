@@ -12,15 +12,22 @@
  *      capacity floor (min_serving counts servers down or drained by
  *      anyone, on any LB)
  *   -> summary; exit 0, 1 (failed, left safe), 5 (interrupted)
+ *
+ * Every run is journaled (journal.h). `cutover resume` comes here too: the
+ * plan, LBs and servers come from the journal, servers the run touched may
+ * be out of service, and each starts where roll_resume_point() says (or,
+ * with --abort, roll_resume.c puts things back instead).
  */
 #include "roll_run.h"
 #include "confirm.h"
 #include "log.h"
 #include "rtapi_cmd.h"
 #include "cmd_plan.h"
+#include "roll_resume.h"
 #include "strutil.h"
 
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +41,10 @@ struct rollout_cmd {
 	size_t nnames;
 	struct confirm *ask;		/* confirmation prompt */
 	struct runlock lock;
+	bool resuming;			/* cutover resume */
+	struct journal_run jr;		/* the journal being resumed */
+	bool *touched;			/* per name: the resumed run had
+					 * begun on it (may be out) */
 	bool started;
 	bool ending;
 	struct roll_srv *const *check_batch;
@@ -105,6 +116,39 @@ static int add_name(struct rollout_cmd *c, const char *srv)
 	return 0;
 }
 
+/* Resume: the run's own servers, in its order, but those already done. */
+static int select_resumed(struct rollout_cmd *c, const struct fleet_view *v,
+			  struct cut_err *err)
+{
+	struct journal_run *jr = &c->jr;
+	size_t i, j;
+	int rc;
+
+	c->touched = calloc(jr->nsrv + 1, sizeof(*c->touched));
+	if (c->touched == NULL)
+		return cut_err_set(err, UV_ENOMEM, "resume", NULL);
+	for (i = 0; i < jr->nsrv; i++) {
+		enum roll_state last = roll_resume_last(jr, jr->srv[i].name);
+
+		if (roll_resume_point(c->plan, last) == ROLL_ST_DONE)
+			continue;
+		for (j = 0; j < v->n; j++)
+			if (srvstate_find(&v->lb[j].state, c->plan->backend,
+					  jr->srv[i].name) == NULL)
+				return cut_err_set(
+					err, CUT_ENOSERVER, v->lb[j].name,
+					"%s: server '%s' of the run is not in "
+					"backend '%s' on %s", jr->path,
+					jr->srv[i].name, c->plan->backend,
+					v->lb[j].name);
+		if ((rc = add_name(c, jr->srv[i].name)) != 0)
+			return cut_err_set(err, rc, "resume", NULL);
+		c->touched[c->nnames - 1] = last != ROLL_ST_PENDING &&
+					    last != ROLL_ST_RESTORED;
+	}
+	return 0;
+}
+
 /* The servers the plan means, in rollout order (the plan's list order,
  * else HAProxy's). Every one must exist on every LB (checked later by
  * fleet_resolve); here: which ones. */
@@ -116,6 +160,8 @@ static int select_servers(struct rollout_cmd *c, const struct fleet_view *v,
 	size_t i, j;
 	int rc;
 
+	if (c->resuming)
+		return select_resumed(c, v, err);
 	if (p->servers_kind == PLAN_SERVERS_LIST) {
 		for (i = 0; i < p->nservers; i++) {
 			for (j = 0; j < v->n; j++)
@@ -185,7 +231,8 @@ static int validate(struct rollout_cmd *c, const struct fleet_view *v,
 	if ((rc = select_servers(c, v, err)) != 0)
 		return rc;
 	for (i = 0; i < c->nnames; i++) {
-		if (!in_service(v, p->backend, c->names[i], why, sizeof(why)))
+		if ((c->touched == NULL || !c->touched[i]) &&
+		    !in_service(v, p->backend, c->names[i], why, sizeof(why)))
 			return cut_err_set(err, CUT_ECHANGED, c->names[i],
 					   "%s/%s is not in service now (%s); "
 					   "cutover does not roll a server "
@@ -298,7 +345,9 @@ static void on_capacity_view(struct fleet_view *v, void *arg)
 		return;
 	}
 	for (i = 0; i < c->batch_n; i++) {
-		if (!in_service(v, c->plan->backend, c->batch[i]->server, why,
+		if (c->batch[i]->resume_at == ROLL_ST_PENDING &&
+		    (c->touched == NULL || !c->touched[c->batch[i]->index]) &&
+		    !in_service(v, c->plan->backend, c->batch[i]->server, why,
 				sizeof(why))) {
 			cut_err_set(&err, CUT_ECHANGED, c->batch[i]->server,
 				    "%s/%s went out of service before its turn "
@@ -356,6 +405,8 @@ static void cmd_release(struct rollout_cmd *c)
 		free(c->names[i]);
 	free(c->names);
 	free(c->batch);
+	free(c->touched);
+	journal_run_free(&c->jr);
 	plan_free(c->plan);
 	free(c);
 }
@@ -378,6 +429,14 @@ static void cmd_end(struct rollout_cmd *c, int exit_code)
 	c->ending = true;
 	if (c->ask != NULL)
 		confirm_cancel(c->ask);
+	if (c->run.journal != NULL) {
+		/* A run that never began leaves no journal behind. */
+		if (c->started || c->resuming)
+			journal_close(c->run.journal, NULL, NULL);
+		else
+			journal_discard(c->run.journal);
+		c->run.journal = NULL;
+	}
 	runlock_release(&c->lock);
 	uv_close((uv_handle_t *)&c->run.pause, on_handle_closed);
 	probe_env_free(c->run.penv);
@@ -388,16 +447,54 @@ static void cmd_end(struct rollout_cmd *c, int exit_code)
 	app_finish(a, exit_code);
 }
 
+static int exit_for_status(int status)
+{
+	return status == 0		   ? EXIT_OK
+	       : status == CUT_ECANCELED ? EXIT_INTERRUPTED
+	       : status == CUT_EUNDO     ? EXIT_UNSAFE
+					 : EXIT_FAILED;
+}
+
+static void on_end_durable(int status, const struct cut_err *err, void *arg)
+{
+	struct rollout_cmd *c = arg;
+
+	if (status != 0)
+		fprintf(stderr, "cutover: warning: %s\n",
+			err ? err->msg : "journal");
+	cmd_end(c, exit_for_status(roll_status(&c->run.ro)));
+}
+
+/* The journal says how the run ended and where every server is. */
+static int journal_end(struct rollout_cmd *c, int status)
+{
+	const char *name = status == 0		     ? "ok"
+			   : status == CUT_ECANCELED ? "interrupted"
+			   : status == CUT_EUNDO     ? "unsafe"
+						     : "failed";
+	json_t *states = json_object();
+	size_t i;
+
+	for (i = 0; i < c->run.ro.n; i++)
+		json_object_set_new(states, c->run.ro.srv[i].server,
+				    json_string(roll_state_name(
+					    c->run.ro.srv[i].state)));
+	return journal_intent(c->run.journal,
+			      json_pack("{s:s, s:s, s:s, s:o}", "ev", "end",
+					"status", name, "reason",
+					c->run.ro.stop_reason, "servers", states),
+			      on_end_durable, c);
+}
+
 void roll_run_end(void *ctx, int status);
 void roll_run_end(void *ctx, int status)
 {
 	struct rollout_cmd *c = ctx;
 
 	roll_out_run_end(c->run.out, status, c->run.ro.stop_reason);
-	cmd_end(c, status == 0		   ? EXIT_OK
-		   : status == CUT_ECANCELED ? EXIT_INTERRUPTED
-		   : status == CUT_EUNDO     ? EXIT_UNSAFE
-					     : EXIT_FAILED);
+	if (c->run.journal != NULL && journal_end(c, status) == 0)
+		return;
+	cmd_end(c, exit_for_status(status));
 }
 
 /* ---- dry run -------------------------------------------------------------- */
@@ -581,6 +678,20 @@ static void dry_run(struct rollout_cmd *c, const struct fleet_view *v)
 
 /* ---- confirmation and start --------------------------------------------------- */
 
+static json_t *start_record(struct rollout_cmd *c)
+{
+	json_t *names;
+	size_t i;
+
+	if (c->resuming)
+		return json_pack("{s:s, s:I, s:b}", "ev", "resume", "pid",
+				 (json_int_t)getpid(), "abort", 0);
+	names = json_array();
+	for (i = 0; i < c->nnames; i++)
+		json_array_append_new(names, json_string(c->names[i]));
+	return json_pack("{s:s, s:o}", "ev", "start", "servers", names);
+}
+
 static void start_run(struct rollout_cmd *c)
 {
 	struct cut_err err;
@@ -593,6 +704,7 @@ static void start_run(struct rollout_cmd *c)
 		return;
 	}
 	c->started = true;
+	journal_note(c->run.journal, start_record(c));
 	roll_out_run_start(c->run.out, c->plan->path);
 	roll_start(&c->run.ro);
 }
@@ -628,6 +740,34 @@ static void ask(struct rollout_cmd *c)
 	}
 }
 
+/* Resume: say what the journal and the LBs say, and where each server
+ * starts again. */
+static int resume_prepare(struct rollout_cmd *c, const struct fleet_view *v,
+			  struct cut_err *err)
+{
+	size_t i;
+
+	roll_resume_report(&c->jr, c->plan, v, c->a->opt->abort);
+	for (i = 0; i < c->run.ro.n; i++)
+		roll_resume_at(&c->run.ro, i,
+			       roll_resume_point(c->plan,
+						 roll_resume_last(
+							 &c->jr,
+							 c->run.ro.srv[i].server)));
+	if (c->nnames == 0 && !c->a->opt->abort)
+		return cut_err_set(err, CUT_EUSAGE, c->jr.path, "every server "
+				   "of run %s is done: nothing to resume",
+				   c->jr.id);
+	return 0;
+}
+
+static void on_aborted(int exit_code, void *arg)
+{
+	struct rollout_cmd *c = arg;
+
+	cmd_end(c, exit_code);
+}
+
 static void on_view(struct fleet_view *v, void *arg)
 {
 	struct rollout_cmd *c = arg;
@@ -643,6 +783,8 @@ static void on_view(struct fleet_view *v, void *arg)
 			       (const char *const *)c->names, c->nnames);
 	if (rc == 0)
 		rc = roll_run_prepare(&c->run, v, &err);
+	if (rc == 0 && c->resuming)
+		rc = resume_prepare(c, v, &err);
 	if (rc != 0) {
 		if (err.msg[0] == '\0')
 			cut_err_set(&err, rc, "rollout", NULL);
@@ -654,6 +796,17 @@ static void on_view(struct fleet_view *v, void *arg)
 	if (a->opt->dry_run) {
 		dry_run(c, v);
 		fleet_view_free(v);
+		return;
+	}
+	if (c->resuming && a->opt->abort) {
+		c->started = true;
+		rc = roll_resume_abort(a, c->plan, &c->jr, c->run.journal, v,
+				       on_aborted, c);
+		fleet_view_free(v);
+		if (rc == 0)
+			c->run.journal = NULL;	/* the abort closes it */
+		else
+			cmd_end(c, cli_exit_for(rc));
 		return;
 	}
 	fleet_view_free(v);
@@ -679,18 +832,122 @@ static void on_view(struct fleet_view *v, void *arg)
 	ask(c);
 }
 
+/* Resume: the journal, then its plan (as the run read it) and its LBs
+ * (unless --lb says otherwise). */
+static int resume_load(struct app *a, struct journal_run *jr,
+		       struct plan **plan)
+{
+	struct cut_err err;
+	struct plan *p = NULL;
+
+	cut_err_clear(&err);
+	if (roll_resume_find(a->opt->nargs ? a->opt->args[0] : NULL, jr,
+			     &err) != 0) {
+		out_error(&a->out, &err);
+		return EXIT_USAGE;
+	}
+	if (strcmp(jr->kind, "rollout") != 0) {
+		fprintf(stderr, "cutover: error: %s: run %s is a %s; resume "
+			"finishes rollouts only: run `cutover switch %s` again "
+			"(or with --to blue)\n", jr->path, jr->id, jr->kind,
+			jr->plan_path);
+		return EXIT_USAGE;
+	}
+	if (plan_load_buf(jr->plan_path, jr->plan_text, strlen(jr->plan_text),
+			  &p, &err) != 0) {
+		out_error(&a->out, &err);
+		return EXIT_USAGE;
+	}
+	if (!a->opt->lbs_from_cli && jr->nlb > 0) {
+		const char **lbs = realloc(a->opt->lbs, jr->nlb * sizeof(char *));
+
+		if (lbs == NULL) {
+			plan_free(p);
+			return EXIT_FAILED;
+		}
+		a->opt->lbs = lbs;
+		memcpy(a->opt->lbs, jr->lbs, jr->nlb * sizeof(char *));
+		a->opt->nlb = jr->nlb;
+		a->opt->lbs_from_cli = true;
+	}
+	return cmd_plan_setup(a, p, false, plan);
+}
+
+/* New run: a new journal whose first record holds all resume needs. */
+static int journal_open(struct rollout_cmd *c)
+{
+	struct app *a = c->a;
+	struct cut_err err;
+	char host[128] = "", plan_abs[PATH_MAX];
+	json_t *rec, *lbs;
+	size_t i;
+
+	cut_err_clear(&err);
+	if (c->resuming) {
+		c->run.journal = journal_reopen(a->loop, c->jr.path, &err);
+	} else {
+		gethostname(host, sizeof(host) - 1);
+		/* Absolute, so resume works from any directory. */
+		if (realpath(c->plan->path, plan_abs) == NULL)
+			snprintf(plan_abs, sizeof(plan_abs), "%s", c->plan->path);
+		lbs = json_array();
+		for (i = 0; i < a->opt->nlb; i++)
+			json_array_append_new(lbs, json_string(a->opt->lbs[i]));
+		rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:i}",
+				"ev", "run", "kind", "rollout", "plan",
+				plan_abs, "plan_text", c->plan->text,
+				"backend", c->plan->backend, "lbs", lbs, "pid",
+				(json_int_t)getpid(), "host", host, "version", 1);
+		c->run.journal = rec ? journal_create(a->loop, rec, &err) : NULL;
+		json_decref(rec);
+	}
+	if (c->run.journal == NULL) {
+		if (err.msg[0] == '\0')
+			cut_err_set(&err, UV_ENOMEM, "journal", NULL);
+		out_error(&a->out, &err);
+		return EXIT_FAILED;
+	}
+	return 0;
+}
+
+static int read_lbs(struct rollout_cmd *c)
+{
+	return cli_exit_for(fleet_read(c->a->fleet, c->plan->backend,
+				       FLEET_READ_STATE | FLEET_READ_STAT,
+				       on_view, c));
+}
+
+static void on_hooks_gone(void *arg)
+{
+	struct rollout_cmd *c = arg;
+	int rc;
+
+	if (--c->open_handles == 0) {
+		cmd_release(c);		/* ended (interrupted) meanwhile */
+		return;
+	}
+	if (c->ending)
+		return;
+	if ((rc = read_lbs(c)) != 0)
+		cmd_end(c, rc);
+}
+
 static int rollout_start(struct app *a)
 {
 	struct rollout_cmd *c;
 	struct plan *plan;
 	int rc;
 
-	if ((rc = cmd_plan_load(a, false, &plan)) != 0)
-		return rc;
 	c = calloc(1, sizeof(*c));
-	if (c == NULL) {
-		plan_free(plan);
+	if (c == NULL)
 		return EXIT_FAILED;
+	c->resuming = a->opt->cmd == CMD_RESUME;
+	rc = c->resuming ? resume_load(a, &c->jr, &plan)
+			 : cmd_plan_load(a, false, &plan);
+	if (rc != 0) {
+		journal_run_free(&c->jr);
+		free(c);
+		return rc;
 	}
 	c->a = a;
 	c->plan = plan;
@@ -701,11 +958,23 @@ static int rollout_start(struct app *a)
 	c->run.pause.data = c;
 	c->open_handles = 1;
 	a->cmd = c;
-	rc = cmd_plan_lock(a, plan, "rollout", &c->lock);
+	rc = cmd_plan_lock(a, plan, c->resuming ? "resume" : "rollout",
+			   &c->lock);
+	if (rc == 0 && !a->opt->dry_run)
+		rc = journal_open(c);
+	if (rc == 0 && c->resuming) {
+		rc = roll_resume_wait_hooks(a->loop, &c->jr,
+					    plan->hook_timeout_ms,
+					    plan->hook_kill_grace_ms,
+					    on_hooks_gone, c);
+		if (rc == 0) {
+			c->open_handles++;
+			return 0;	/* on_hooks_gone() reads the LBs */
+		}
+		rc = rc == CUT_EALREADY ? 0 : EXIT_FAILED;
+	}
 	if (rc == 0)
-		rc = cli_exit_for(fleet_read(a->fleet, plan->backend,
-					     FLEET_READ_STATE | FLEET_READ_STAT,
-					     on_view, c));
+		rc = read_lbs(c);
 	if (rc != 0)
 		cmd_end(c, rc);
 	return 0;

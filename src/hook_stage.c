@@ -39,6 +39,8 @@ static int start(struct hook_stage *hs, struct cut_err *err)
 	hook_argv_free(argv);
 	if (hs->hook == NULL)
 		return err->code ? err->code : UV_ENOMEM;
+	if (hs->cbs.on_spawn != NULL)
+		hs->cbs.on_spawn(hook_pid(hs->hook), hs->cbs.arg);
 	return 0;
 }
 

@@ -58,7 +58,8 @@ int main(int argc, char **argv)
 	cut_err_clear(&err);
 	/* A rollout takes its load balancers from the plan too: it builds
 	 * the fleet itself once the plan is read. */
-	if (opt.cmd != CMD_ROLLOUT && opt.cmd != CMD_SWITCH) {
+	if (opt.cmd != CMD_ROLLOUT && opt.cmd != CMD_SWITCH &&
+	    opt.cmd != CMD_RESUME) {
 		a.fleet = fleet_new(a.loop, opt.lbs, opt.nlb,
 				    &(struct fleet_opts){ opt.lb_timeout_ms, 0 },
 				    &err);
@@ -70,6 +71,7 @@ int main(int argc, char **argv)
 	}
 	a.ops = opt.cmd == CMD_STATUS    ? &cmd_status_ops
 		: opt.cmd == CMD_ROLLOUT ? &cmd_rollout_ops
+		: opt.cmd == CMD_RESUME ? &cmd_rollout_ops
 		: opt.cmd == CMD_SHED	 ? &cmd_shed_ops
 		: opt.cmd == CMD_SWITCH	 ? &cmd_switch_ops
 					 : &cmd_manual_ops;

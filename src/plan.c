@@ -777,8 +777,9 @@ int plan_load_buf(const char *name, const char *text, size_t len,
 	if (p != NULL) {
 		set_defaults(p);
 		p->path = strdup(y.name);
+		p->text = strndup(text, len);
 	}
-	if (p == NULL || p->path == NULL)
+	if (p == NULL || p->path == NULL || p->text == NULL)
 		rc = plan_yaml_oom(&y);
 	else
 		rc = parse_plan(&y, p, root);
@@ -827,6 +828,7 @@ void plan_free(struct plan *p)
 	for (i = 0; i < p->nlb; i++)
 		free(p->lbs[i]);
 	free(p->lbs);
+	free(p->text);
 	for (i = 0; i < p->nservers; i++)
 		free(p->servers[i]);
 	free(p->servers);

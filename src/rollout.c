@@ -59,6 +59,49 @@ bool roll_state_final(enum roll_state s)
 
 static void batch_check(struct rollout *ro);
 
+bool roll_state_parse(const char *name, enum roll_state *out)
+{
+	int i;
+
+	for (i = 0; i < ROLL_ST_COUNT; i++)
+		if (strcmp(states[i].name, name) == 0) {
+			*out = (enum roll_state)i;
+			return true;
+		}
+	return false;
+}
+
+enum roll_state roll_resume_point(const struct plan *plan,
+				  enum roll_state last)
+{
+	bool in_place = plan->strategy == PLAN_STRATEGY_IN_PLACE;
+
+	switch (last) {
+	case ROLL_ST_AFTER_DRAIN:
+		return ROLL_ST_AFTER_DRAIN;
+	case ROLL_ST_MAINT:
+		return ROLL_ST_MAINT;
+	case ROLL_ST_UPGRADING:
+		return in_place ? ROLL_ST_UPGRADING : ROLL_ST_MAINT;
+	case ROLL_ST_PROBING:
+	case ROLL_ST_BEFORE_ENABLE:
+		return ROLL_ST_PROBING;
+	case ROLL_ST_ENABLING:
+	case ROLL_ST_AFTER_ENABLE:
+		return ROLL_ST_ENABLING;
+	case ROLL_ST_WATCHING:
+		return ROLL_ST_WATCHING;
+	case ROLL_ST_DONE:
+		return ROLL_ST_DONE;
+	case ROLL_ST_FAILING:
+	case ROLL_ST_ON_FAILURE:
+	case ROLL_ST_FAILED:
+		return in_place ? ROLL_ST_FAILING : ROLL_ST_MAINT;
+	default:
+		return ROLL_ST_PENDING;
+	}
+}
+
 /* ---- the sequences ------------------------------------------------------ */
 
 static const enum roll_state seq_drain[] = {
@@ -451,10 +494,14 @@ static enum roll_state on_final(struct roll_srv *s, const struct roll_ev *ev)
 }
 
 #define OUT_OF_ROTATION (BIT(ROLL_ST_FAILING) | BIT(ROLL_ST_RESTORING))
+/* Where roll_resume_point() may start a server. */
+#define RESUMABLE (BIT(ROLL_ST_AFTER_DRAIN) | BIT(ROLL_ST_MAINT) | \
+		   BIT(ROLL_ST_PROBING) | BIT(ROLL_ST_ENABLING) | \
+		   BIT(ROLL_ST_WATCHING) | BIT(ROLL_ST_FAILING))
 
 static const struct state_desc states[ROLL_ST_COUNT] = {
 	[ROLL_ST_PENDING] = { "pending", NULL, enter_nothing, on_step,
-		BIT(ROLL_ST_BEFORE_DRAIN) | BIT(ROLL_ST_UPGRADING) },
+		BIT(ROLL_ST_BEFORE_DRAIN) | BIT(ROLL_ST_UPGRADING) | RESUMABLE },
 	[ROLL_ST_BEFORE_DRAIN] = { "before_drain", skip_before_drain,
 		enter_before_drain, on_step,
 		BIT(ROLL_ST_DRAINING) | OUT_OF_ROTATION },
@@ -580,7 +627,10 @@ void roll_capacity_done(struct rollout *ro, bool ok, const struct cut_err *err)
 		struct roll_srv *s = &ro->srv[ro->batch_start + i];
 
 		s->started_ms = ro->ops->now_ms(ro->ctx);
-		set_state(s, next_in_sequence(s, ROLL_ST_PENDING), "");
+		if (s->resume_at != ROLL_ST_PENDING)
+			set_state(s, s->resume_at, "resumed");
+		else
+			set_state(s, next_in_sequence(s, ROLL_ST_PENDING), "");
 	}
 }
 
@@ -647,6 +697,12 @@ int roll_init(struct rollout *ro, const struct plan *plan,
 		snprintf(s->server, sizeof(s->server), "%s", servers[i]);
 	}
 	return 0;
+}
+
+void roll_resume_at(struct rollout *ro, size_t i, enum roll_state at)
+{
+	if (i < ro->n && (at == ROLL_ST_PENDING || (RESUMABLE & BIT(at))))
+		ro->srv[i].resume_at = at;
 }
 
 void roll_free(struct rollout *ro)

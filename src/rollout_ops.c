@@ -4,6 +4,7 @@
  * window. Every operation ends in exactly one roll_op_done(). */
 #include "roll_run.h"
 #include "hook_stage.h"
+#include "journal.h"
 #include "shed.h"
 #include "log.h"
 #include "strutil.h"
@@ -53,6 +54,63 @@ static void done_err(struct roll_srv_ops *so, enum roll_ev_kind kind,
 	roll_op_done(so->s, kind, &err);
 }
 
+/* ---- the journal gate ------------------------------------------------------- */
+
+/* Every action (a change on the LBs, a hook) is announced in the journal
+ * and starts only once that intent is on disk, so that after a crash
+ * `resume` knows what may have happened. Putting a server back or taking
+ * it out after a failure goes ahead even if the journal cannot be
+ * written: it only makes things safer. */
+static bool safety_state(enum roll_state st)
+{
+	return st == ROLL_ST_RESTORING || st == ROLL_ST_FAILING;
+}
+
+static void on_gate_open(int status, const struct cut_err *err, void *arg)
+{
+	struct roll_srv_ops *so = arg;
+	int rc;
+
+	so->gated = false;
+	if (so->gate_cancelled) {
+		so->gate_cancelled = false;
+		done_err(so, ROLL_EV_CANCELED, CUT_ECANCELED, "interrupted");
+		return;
+	}
+	if (status != 0 && !safety_state(so->s->state)) {
+		done_err(so, ROLL_EV_FAIL, status, "not started: %s",
+			 err ? err->msg : cut_strerror(status));
+		return;
+	}
+	rc = so->gate_start(so);
+	if (rc != 0)
+		done_err(so, ROLL_EV_FAIL, rc, "%s", cut_strerror(rc));
+}
+
+/* Journal "about to do `what`", then run start(so). */
+static int gate(struct roll_srv_ops *so, const char *what,
+		int (*start)(struct roll_srv_ops *so))
+{
+	struct journal *j = so->run->journal;
+	json_t *rec;
+
+	if (j == NULL)
+		return start(so);
+	rec = json_pack("{s:s, s:s, s:s, s:s}", "ev", "intent", "server",
+			so->s->server, "state", roll_state_name(so->s->state),
+			"do", what);
+	if (rec == NULL)
+		return UV_ENOMEM;
+	so->gate_start = start;
+	so->gated = true;
+	so->gate_cancelled = false;
+	if (journal_intent(j, rec, on_gate_open, so) != 0) {
+		so->gated = false;
+		return safety_state(so->s->state) ? start(so) : UV_EIO;
+	}
+	return 0;
+}
+
 /* ---- admin state on every LB ---------------------------------------------- */
 
 /* After a change went through, the recorded state is what an undo of the
@@ -77,15 +135,28 @@ static void on_set_admin(int status, const struct cut_err *err, void *arg)
 	done_ok(so);
 }
 
+static int start_set_admin(struct roll_srv_ops *so)
+{
+	struct fleet_action act = { .kind = FLEET_ACT_STATE,
+				    .state = (enum srv_admin)so->step };
+	int rc;
+
+	rc = fleet_apply(so->run->a->fleet, &so->tg, &act, on_set_admin, so);
+	return rc == CUT_EALREADY ? UV_EINVAL : rc;
+}
+
 static int op_set_admin(void *ctx, struct roll_srv *s, enum srv_admin to)
 {
 	struct roll_srv_ops *so = so_of(ctx, s);
-	struct fleet_action act = { .kind = FLEET_ACT_STATE, .state = to };
-	int rc;
+	static const char *const what[] = {
+		[SRV_ADMIN_READY] = "set state ready",
+		[SRV_ADMIN_DRAIN] = "set state drain",
+		[SRV_ADMIN_MAINT] = "set state maint",
+	};
 
 	so->step = (int)to;
-	rc = fleet_apply(so->run->a->fleet, &so->tg, &act, on_set_admin, so);
-	return rc == CUT_EALREADY ? UV_EINVAL : rc;
+	return gate(so, (unsigned)to < 3 ? what[to] : "set state",
+		    start_set_admin);
 }
 
 /* ---- waiting for the sessions to end ------------------------------------- */
@@ -147,12 +218,16 @@ static void on_killed(int status, const struct cut_err *err, void *arg)
 		done_ok(so);
 }
 
-static int op_kill_sessions(void *ctx, struct roll_srv *s)
+static int start_kill(struct roll_srv_ops *so)
 {
-	struct roll_srv_ops *so = so_of(ctx, s);
 	struct fleet_action act = { .kind = FLEET_ACT_SHUTDOWN };
 
 	return fleet_apply(so->run->a->fleet, &so->tg, &act, on_killed, so);
+}
+
+static int op_kill_sessions(void *ctx, struct roll_srv *s)
+{
+	return gate(so_of(ctx, s), "shutdown sessions", start_kill);
 }
 
 /* ---- shedding at the drain deadline -------------------------------------------- */
@@ -185,10 +260,9 @@ static void on_shed_done(struct shed *sh, int status, const struct cut_err *err,
 		roll_op_done(so->s, ROLL_EV_FAIL, err);
 }
 
-static int op_shed(void *ctx, struct roll_srv *s)
+static int start_shed(struct roll_srv_ops *so)
 {
-	struct roll_srv_ops *so = so_of(ctx, s);
-	struct roll_run *r = ctx;
+	struct roll_run *r = so->run;
 	struct shed_opts o = {
 		.rate = r->plan->shed_rate,
 		.jitter = 0.2,
@@ -203,6 +277,11 @@ static int op_shed(void *ctx, struct roll_srv *s)
 	so->shed = shed_start(r->a->fleet, &so->tg, &o, on_shed_progress,
 			      on_shed_done, so, &err);
 	return so->shed == NULL ? (err.code ? err.code : UV_ENOMEM) : 0;
+}
+
+static int op_shed(void *ctx, struct roll_srv *s)
+{
+	return gate(so_of(ctx, s), "shed sessions", start_shed);
 }
 
 /* ---- hooks ------------------------------------------------------------------- */
@@ -224,6 +303,16 @@ static void on_hook_start(const char *prog, bool more_args, void *arg)
 		     "run %s%s", prog, more_args ? " ..." : "");
 }
 
+/* Journaled so that resume can wait for a hook a crashed run left. */
+static void on_hook_spawn(int pid, void *arg)
+{
+	struct roll_srv_ops *so = arg;
+
+	journal_note(so->run->journal,
+		     json_pack("{s:s, s:s, s:i}", "ev", "hook", "server",
+			       so->s->server, "pid", pid));
+}
+
 static void on_hook_stage_done(int status, const struct cut_err *err,
 			       void *arg)
 {
@@ -236,28 +325,37 @@ static void on_hook_stage_done(int status, const struct cut_err *err,
 		     err);
 }
 
-static int op_run_hook(void *ctx, struct roll_srv *s, enum plan_hook_stage st)
+static int start_hook(struct roll_srv_ops *so)
 {
-	struct roll_srv_ops *so = so_of(ctx, s);
 	const struct hook_stage_cbs cbs = {
 		.on_line = on_hook_line,
 		.on_start = on_hook_start,
+		.on_spawn = on_hook_spawn,
 		.arg = so,
 		.done = on_hook_stage_done,
 		.done_arg = so,
 	};
 	struct cut_err err;
 
-	so->stage = st;
 	cut_err_clear(&err);
-	so->hook = hook_stage_run(so->run->a->loop, so->run->plan, st,
+	so->hook = hook_stage_run(so->run->a->loop, so->run->plan, so->stage,
 				  &so->vars, &cbs, &err);
 	if (so->hook == NULL) {
-		roll_out_log(so->run->out, s, plan_hook_stage_name(st), "%s",
-			     err.msg);
+		roll_out_log(so->run->out, so->s, plan_hook_stage_name(so->stage),
+			     "%s", err.msg);
 		return err.code ? err.code : UV_ENOMEM;
 	}
 	return 0;
+}
+
+static int op_run_hook(void *ctx, struct roll_srv *s, enum plan_hook_stage st)
+{
+	struct roll_srv_ops *so = so_of(ctx, s);
+	char what[64];
+
+	so->stage = st;
+	snprintf(what, sizeof(what), "run hook %s", plan_hook_stage_name(st));
+	return gate(so, what, start_hook);
 }
 
 /* ---- probes ---------------------------------------------------------------- */
@@ -483,10 +581,9 @@ static void enable_step(struct roll_srv_ops *so)
 		done_err(so, ROLL_EV_FAIL, rc, "enabling: %s", cut_strerror(rc));
 }
 
-static int op_enable(void *ctx, struct roll_srv *s)
+static int start_enable(struct roll_srv_ops *so)
 {
-	struct roll_srv_ops *so = so_of(ctx, s);
-	struct roll_run *r = ctx;
+	struct roll_run *r = so->run;
 	struct fleet_action act = { .kind = FLEET_ACT_STATE,
 				    .state = SRV_ADMIN_DRAIN };
 
@@ -506,6 +603,11 @@ static int op_enable(void *ctx, struct roll_srv *s)
 	so->step = EN_READY;
 	act.state = SRV_ADMIN_READY;
 	return fleet_apply(r->a->fleet, &so->tg, &act, on_enable_apply, so);
+}
+
+static int op_enable(void *ctx, struct roll_srv *s)
+{
+	return gate(so_of(ctx, s), "enable", start_enable);
 }
 
 /* ---- watching ------------------------------------------------------------- */
@@ -638,7 +740,9 @@ static void op_cancel(void *ctx, struct roll_srv *s)
 {
 	struct roll_srv_ops *so = so_of(ctx, s);
 
-	if (so->wait != NULL) {
+	if (so->gated) {
+		so->gate_cancelled = true;
+	} else if (so->wait != NULL) {
 		fleet_wait_cancel(so->wait);
 	} else if (so->shed != NULL) {
 		shed_cancel(so->shed);
@@ -677,6 +781,11 @@ static void op_on_state(void *ctx, const struct roll_srv *s,
 	struct roll_run *r = ctx;
 
 	roll_out_state(r->out, s, from, reason);
+	journal_note(r->journal, json_pack("{s:s, s:s, s:s, s:s, s:s}", "ev",
+					   "state", "server", s->server,
+					   "state", roll_state_name(s->state),
+					   "from", roll_state_name(from),
+					   "reason", reason));
 }
 
 /* Defined in cmd_rollout.c: capacity checks and the end of the run need

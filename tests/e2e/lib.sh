@@ -369,6 +369,8 @@ e2e_init() {
 	T=$(mktemp -d "${TMPDIR:-/tmp}/cutover-e2e.XXXXXX") || exit 1
 	: >"$T/pids"
 	: >"$T/ports"
+	# Run locks and journals stay inside the test.
+	export CUTOVER_STATE_DIR=$T/state
 	trap _e2e_on_exit EXIT
 	trap '_e2e_on_signal INT' INT
 	trap '_e2e_on_signal TERM' TERM
