@@ -139,6 +139,16 @@ typedef void fleet_done_fn(int status, const struct cut_err *err, void *arg);
 int fleet_apply(struct fleet *f, const struct fleet_targets *tg,
 		const struct fleet_action *act, fleet_done_fn *cb, void *arg);
 
+/* ---- reloads (fleet_reload.c) -------------------------------------------- */
+
+/* Remember a state or weight set on `lb` (fleet_apply does it for every
+ * change that went through): after an HAProxy reload or restart of that
+ * LB it is sent again before anything else. */
+void fleet_remember(struct fleet *f, size_t lb, const char *be,
+		    const char *srv, const struct fleet_action *act);
+/* Reloads or restarts of LB i seen so far. */
+unsigned fleet_reloads(const struct fleet *f, size_t lb);
+
 /* ---- waiting ------------------------------------------------------------ */
 
 enum fleet_cond {

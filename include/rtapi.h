@@ -94,6 +94,22 @@ const struct haproxy_info *rtapi_info(const struct rtapi *api);
 /* Incremented each time a new connection reaches a different HAProxy
  * process (pid or start time changed): a reload or restart. */
 unsigned rtapi_generation(const struct rtapi *api);
+
+/* A kept connection survives a reload but then talks to the old worker,
+ * which is soft-stopping. So before a request, at most every
+ * RTAPI_RECHECK_MS, the client asks `show info` again; an old worker
+ * (Stopping: 1, or another pid) makes it reconnect, without failing what
+ * is queued, to the new worker. */
+#define RTAPI_RECHECK_MS 1000
+
+/* Called once the client reached a different HAProxy process than before
+ * (generation incremented), before any queued request is sent to it: the
+ * place to re-apply state with rtapi_send_first(). */
+typedef void rtapi_reload_fn(struct rtapi *api, void *arg);
+void rtapi_on_reload(struct rtapi *api, rtapi_reload_fn *fn, void *arg);
+/* rtapi_send(), but queued ahead of every request not yet sent. */
+int rtapi_send_first(struct rtapi *api, const char *line, rtapi_reply_fn *cb,
+		     void *arg);
 /* Last transport error text, "" if none. */
 const char *rtapi_last_error(const struct rtapi *api);
 

@@ -1,7 +1,7 @@
 /* fleet.c - the set of load balancers: lifecycle, parallel reads into a
  * per-LB view, and resolving operator names against such a view.
  * Changes live in fleet_apply.c, waits in fleet_wait.c. */
-#include "fleet.h"
+#include "fleet_int.h"
 #include "log.h"
 #include "rtapi_cmd.h"
 #include "strutil.h"
@@ -9,12 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct fleet {
-	uv_loop_t *loop;
-	size_t n;
-	struct rtapi **api;
-};
 
 struct fleet *fleet_new(uv_loop_t *loop, const char *const *specs, size_t n,
 			const struct fleet_opts *opts, struct cut_err *err)
@@ -42,7 +36,13 @@ struct fleet *fleet_new(uv_loop_t *loop, const char *const *specs, size_t n,
 		ro.reply_max = opts->reply_max;
 	}
 	f = calloc(1, sizeof(*f));
-	if (f == NULL || (f->api = calloc(n, sizeof(*f->api))) == NULL) {
+	if (f == NULL || (f->api = calloc(n, sizeof(*f->api))) == NULL ||
+	    (f->refs = calloc(n, sizeof(*f->refs))) == NULL ||
+	    (f->reloads = calloc(n, sizeof(*f->reloads))) == NULL) {
+		if (f != NULL) {
+			free(f->api);
+			free(f->refs);
+		}
 		free(f);
 		cut_err_set(err, UV_ENOMEM, "fleet", NULL);
 		return NULL;
@@ -57,6 +57,7 @@ struct fleet *fleet_new(uv_loop_t *loop, const char *const *specs, size_t n,
 			goto fail;
 		}
 		f->n++;
+		fleet_reload_init(f, i);
 	}
 	return f;
 fail:
@@ -73,6 +74,9 @@ void fleet_free(struct fleet *f)
 	for (i = 0; i < f->n; i++)
 		rtapi_free(f->api[i]);
 	free(f->api);
+	free(f->refs);
+	free(f->reloads);
+	free(f->want);
 	free(f);
 }
 

@@ -38,6 +38,7 @@ struct apply_cell {
 	size_t lb, ti;
 	enum cell_result result;
 	enum cell_result undo;
+	bool kept;		/* keep_maint: nothing was sent */
 	char msg[200];
 };
 
@@ -145,6 +146,14 @@ static void op_finish(struct apply_op *op)
 		cut_err_set(&err, code, "apply", "%s", msg.data ? msg.data : "");
 	}
 	buf_free(&msg);
+	for (i = 0; code == 0 && i < ncell; i++) {
+		const struct apply_cell *c = &op->cells[i];
+		const struct fleet_target *t = &op->tg->t[c->ti];
+
+		if (!c->kept)
+			fleet_remember(op->f, c->lb, t->backend, t->server,
+				       &op->act);
+	}
 	op->cb(code, code != 0 ? &err : NULL, op->arg);
 	free(op->cells);
 	free(op);
@@ -170,6 +179,7 @@ static void op_send_phase(struct apply_op *op)
 		    op->tg->t[c->ti].lb[c->lb].admin == SRV_ADMIN_MAINT) {
 			c->result = CELL_OK;	/* nothing to send */
 			c->undo = CELL_OK;
+			c->kept = true;
 			continue;
 		}
 		rc = op->phase == APPLY_PH_APPLY ? build_apply(op, c, &cmd)

@@ -85,7 +85,11 @@ struct rtapi {
 	enum rtapi_level level;
 	struct haproxy_info info;
 	bool have_info;
+	uint64_t info_at;	/* uv_now() of the last `show info` */
+	bool rechecking;	/* HS_INFO sent on a ready connection */
 	unsigned generation;
+	rtapi_reload_fn *on_reload;
+	void *reload_arg;
 	bool freeing;
 	int pending;		/* open handles + getaddrinfo in flight */
 	char last_error[160];
@@ -95,6 +99,8 @@ struct rtapi {
 static void conn_pump(struct rtapi *api);
 static void conn_fail(struct rtapi *api, int status, const char *why);
 static void start_connect(struct rtapi *api);
+static void conn_retire(struct rtapi *api);
+static void on_handle_closed(uv_handle_t *h);
 
 /* ---- addresses ------------------------------------------------------- */
 
@@ -241,6 +247,29 @@ const struct haproxy_info *rtapi_info(const struct rtapi *api)
 	return api->have_info ? &api->info : NULL;
 }
 
+void rtapi_on_reload(struct rtapi *api, rtapi_reload_fn *fn, void *arg)
+{
+	api->on_reload = fn;
+	api->reload_arg = arg;
+}
+
+int rtapi_send_first(struct rtapi *api, const char *line, rtapi_reply_fn *cb,
+		     void *arg)
+{
+	struct rtapi_req *tail = api->q_tail, *r;
+	int rc = rtapi_send(api, line, cb, arg);
+
+	if (rc != 0 || tail == NULL)
+		return rc;
+	/* Move the new last request to the front. */
+	r = api->q_tail;
+	tail->next = NULL;
+	api->q_tail = tail;
+	r->next = api->q_head;
+	api->q_head = r;
+	return 0;
+}
+
 unsigned rtapi_generation(const struct rtapi *api)
 {
 	return api->generation;
@@ -290,6 +319,18 @@ static void conn_fail(struct rtapi *api, int status, const char *why)
 		r->cb(status, "", 0, r->arg);
 		free(r);
 	}
+}
+
+/* Close a healthy connection without failing what is queued: the next
+ * pump (once the handle is closed) connects again. */
+static void conn_retire(struct rtapi *api)
+{
+	uv_timer_stop(&api->timer);
+	buf_reset(&api->rx);
+	api->hs_inflight = false;
+	api->conn.handle.data = api;
+	uv_close(&api->conn.handle, on_handle_closed);
+	api->st = CONN_CLOSING;
 }
 
 /* ---- timer -------------------------------------------------------------- */
@@ -375,11 +416,37 @@ static void handshake_reply(struct rtapi *api, const char *text, size_t len)
 			conn_fail(api, CUT_EPROTO, err.msg);
 			return;
 		}
-		if (api->have_info && (info.pid != api->info.pid ||
-				       info.start_time_sec != api->info.start_time_sec))
+		bool other = api->have_info &&
+			     (info.pid != api->info.pid ||
+			      info.start_time_sec != api->info.start_time_sec);
+
+		api->info_at = uv_now(api->loop);
+		if (api->rechecking && (other || info.stopping == 1)) {
+			/* The kept connection outlived a reload: it talks to
+			 * an old worker that is soft-stopping (and that our
+			 * connection would keep alive). Reconnect: the socket
+			 * now belongs to the new worker. */
+			LOG_INFO("lb=%s: worker %lld is %s: reconnecting",
+				 api->addr.spec, (long long)api->info.pid,
+				 info.stopping == 1 ? "stopping (HAProxy was "
+						      "reloaded)"
+						    : "gone");
+			api->rechecking = false;
+			conn_retire(api);
+			return;
+		}
+		if (other)
 			api->generation++;
 		api->info = info;
 		api->have_info = true;
+		if (other && api->on_reload != NULL) {
+			api->hs++;
+			api->st = CONN_READY;
+			api->rechecking = false;
+			api->on_reload(api, api->reload_arg);
+			conn_pump(api);
+			return;
+		}
 		break;
 	}
 	case HS_DONE:
@@ -388,6 +455,7 @@ static void handshake_reply(struct rtapi *api, const char *text, size_t len)
 	api->hs++;
 	if (api->hs == HS_DONE) {
 		api->st = CONN_READY;
+		api->rechecking = false;
 		LOG_DEBUG("lb=%s connected: pid=%lld level=%d", api->addr.spec,
 			  (long long)api->info.pid, (int)api->level);
 	}
@@ -485,6 +553,16 @@ static void conn_pump(struct rtapi *api)
 	case CONN_READY:
 		if (api->inflight != NULL || api->q_head == NULL)
 			break;
+		if (uv_now(api->loop) - api->info_at >= RTAPI_RECHECK_MS) {
+			/* Is it still the current worker? One `show info`
+			 * at most once a second, before the next request. */
+			api->st = CONN_HANDSHAKE;
+			api->hs = HS_INFO;
+			api->rechecking = true;
+			api->hs_deadline = uv_now(api->loop) + api->opts.timeout_ms;
+			conn_pump(api);
+			return;
+		}
 		api->inflight = api->q_head;
 		api->q_head = api->q_head->next;
 		if (api->q_head == NULL)
