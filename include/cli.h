@@ -48,6 +48,7 @@ struct cli_opts {
 	const char **lbs;
 	size_t nlb;
 	uint64_t lb_timeout_ms;
+	uint64_t lb_retry_ms;	/* changes: retry an LB that does not answer */
 	bool json;
 	int verbose;
 	int quiet;

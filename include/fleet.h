@@ -29,6 +29,11 @@ struct fleet;
 struct fleet_opts {
 	uint64_t timeout_ms;	/* per runtime-API request */
 	size_t reply_max;	/* cap on one reply */
+	/* fleet_apply: an LB that does not answer (no connection, timeout,
+	 * dropped) is tried again with backoff (100 ms doubling to 2 s)
+	 * for up to this long before the change counts as failed; 0: no
+	 * retry. A refusal is never retried. */
+	uint64_t retry_ms;
 };
 
 /* Address specs ("unix:PATH", "tcp:HOST:PORT") are parsed and checked

@@ -24,6 +24,7 @@ struct fleet {
 	uv_loop_t *loop;
 	size_t n;
 	struct rtapi **api;
+	uint64_t retry_ms;
 	struct fleet_lb_ref *refs;	/* per LB, for rtapi callbacks */
 	unsigned *reloads;		/* per LB: reloads seen */
 	struct fleet_want *want;

@@ -15,6 +15,7 @@
 enum opt_id {
 	OPT_LB = 0,
 	OPT_LB_TIMEOUT,
+	OPT_LB_RETRY,
 	OPT_JSON,
 	OPT_VERBOSE,
 	OPT_QUIET,
@@ -39,7 +40,8 @@ enum opt_id {
 };
 
 #define O(x) (1u << (x))
-#define GLOBAL_OPTS (O(OPT_LB) | O(OPT_LB_TIMEOUT) | O(OPT_JSON) | \
+#define GLOBAL_OPTS (O(OPT_LB) | O(OPT_LB_TIMEOUT) | O(OPT_LB_RETRY) | \
+		     O(OPT_JSON) | \
 		     O(OPT_VERBOSE) | O(OPT_QUIET) | O(OPT_HELP))
 
 struct cli_cmd_desc {
@@ -94,6 +96,7 @@ static const struct cli_cmd_desc cmds[CMD_COUNT] = {
 static const struct option long_opts[] = {
 	{ "lb", required_argument, NULL, OPT_LB },
 	{ "lb-timeout", required_argument, NULL, OPT_LB_TIMEOUT },
+	{ "lb-retry", required_argument, NULL, OPT_LB_RETRY },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
@@ -307,6 +310,11 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 		case OPT_LB:
 			o->lbs[o->nlb++] = optarg;
 			break;
+		case OPT_LB_RETRY:
+			if ((rc = parse_dur("lb-retry", optarg,
+					    &o->lb_retry_ms)) != 0)
+				return rc;
+			break;
 		case OPT_LB_TIMEOUT:
 			if ((rc = parse_dur("lb-timeout", optarg,
 					    &o->lb_timeout_ms)) != 0)
@@ -468,6 +476,13 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 				   "--json form%s%s", "", "");
 	if (o->cmd == CMD_UNDRAIN && seen[OPT_TIMEOUT] && !o->wait_up)
 		return usage_error("--timeout needs --wait-up%s%s", "", "");
+	/* A run keeps trying an LB that stops answering for a while before
+	 * it stops safely; a command typed by hand fails at once. */
+	if (!seen[OPT_LB_RETRY])
+		o->lb_retry_ms = o->cmd == CMD_ROLLOUT || o->cmd == CMD_SWITCH ||
+					 o->cmd == CMD_RESUME
+				 ? 30000
+				 : 0;
 	o->lbs_from_cli = o->nlb > 0;
 	if (o->nlb == 0 && (rc = lbs_from_env(o)) != 0)
 		return rc;

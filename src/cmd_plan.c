@@ -49,7 +49,8 @@ int cmd_plan_setup(struct app *a, struct plan *plan, bool want_switch,
 		a->opt->nlb = plan->nlb;
 	}
 	a->fleet = fleet_new(a->loop, a->opt->lbs, a->opt->nlb,
-			     &(struct fleet_opts){ a->opt->lb_timeout_ms, 0 },
+			     &(struct fleet_opts){ a->opt->lb_timeout_ms, 0,
+						   a->opt->lb_retry_ms },
 			     &err);
 	if (a->fleet == NULL) {
 		out_error(&a->out, &err);

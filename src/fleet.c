@@ -48,6 +48,7 @@ struct fleet *fleet_new(uv_loop_t *loop, const char *const *specs, size_t n,
 		return NULL;
 	}
 	f->loop = loop;
+	f->retry_ms = opts != NULL ? opts->retry_ms : 0;
 	for (i = 0; i < n; i++) {
 		if (rtapi_addr_parse(specs[i], &addr, err) != 0)
 			goto fail;

@@ -7,8 +7,12 @@
  *          applied (success, or a transport failure after sending) gets
  *          the state seen at validation back. Cells HAProxy refused are
  *          known unchanged and left alone.
+ *
+ * An LB that does not answer (no connection, timeout, dropped) is tried
+ * again, cells of both phases, with backoff until fleet_opts.retry_ms has
+ * passed: the commands are idempotent, so sending one twice is harmless.
  */
-#include "fleet.h"
+#include "fleet_int.h"
 #include "buf.h"
 #include "log.h"
 #include "rtapi_cmd.h"
@@ -38,6 +42,7 @@ struct apply_cell {
 	size_t lb, ti;
 	enum cell_result result;
 	enum cell_result undo;
+	bool retry;		/* lost: send again after the backoff */
 	bool kept;		/* keep_maint: nothing was sent */
 	char msg[200];
 };
@@ -51,6 +56,10 @@ struct apply_op {
 	struct apply_cell *cells;	/* nlb * n, LB-major */
 	fleet_done_fn *cb;
 	void *arg;
+	uint64_t retry_until;	/* uv_now() */
+	uint64_t backoff_ms;
+	uv_timer_t timer;
+	bool timer_init;
 };
 
 static int build_apply(const struct apply_op *op, const struct apply_cell *c,
@@ -90,6 +99,24 @@ static int build_undo(const struct apply_op *op, const struct apply_cell *c,
 	default:
 		return rtcmd_set_state(cmd, t->backend, t->server, was->admin);
 	}
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	struct apply_op *op = h->data;
+
+	free(op->cells);
+	free(op);
+}
+
+static void op_free(struct apply_op *op)
+{
+	if (op->timer_init) {
+		uv_close((uv_handle_t *)&op->timer, on_timer_closed);
+		return;
+	}
+	free(op->cells);
+	free(op);
 }
 
 static void op_finish(struct apply_op *op)
@@ -155,15 +182,14 @@ static void op_finish(struct apply_op *op)
 				       &op->act);
 	}
 	op->cb(code, code != 0 ? &err : NULL, op->arg);
-	free(op->cells);
-	free(op);
+	op_free(op);
 }
 
 static void on_cell_reply(int status, const char *reply, size_t len,
 			  void *arg);
 
 /* Queue the command of every cell that needs one in this phase. */
-static void op_send_phase(struct apply_op *op)
+static void op_send_phase(struct apply_op *op, bool retrying)
 {
 	size_t i, ncell = op->tg->n * op->tg->nlb;
 	struct rtcmd cmd;
@@ -172,6 +198,10 @@ static void op_send_phase(struct apply_op *op)
 	op->pending = 0;
 	for (i = 0; i < ncell; i++) {
 		struct apply_cell *c = &op->cells[i];
+
+		if (retrying && !c->retry)
+			continue;
+		c->retry = false;
 
 		if (op->phase == APPLY_PH_UNDO && c->result == CELL_REFUSED)
 			continue;
@@ -220,12 +250,48 @@ static void op_next_phase(struct apply_op *op)
 			LOG_WARN("change failed on some load balancer; "
 				 "putting back what was applied");
 			op->phase = APPLY_PH_UNDO;
-			op_send_phase(op);
+			op_send_phase(op, false);
 			if (op->pending > 0)
 				return;
 		}
 	}
 	op_finish(op);
+}
+
+static void op_phase_done(struct apply_op *op);
+
+static void on_retry(uv_timer_t *t)
+{
+	struct apply_op *op = t->data;
+
+	op_send_phase(op, true);
+	if (op->pending == 0)
+		op_phase_done(op);
+}
+
+static void op_retry_later(struct apply_op *op)
+{
+	if (!op->timer_init) {
+		uv_timer_init(fleet_loop(op->f), &op->timer);
+		op->timer.data = op;
+		op->timer_init = true;
+	}
+	uv_timer_start(&op->timer, on_retry, op->backoff_ms, 0);
+	if (op->backoff_ms < 2000)
+		op->backoff_ms *= 2;
+}
+
+/* Every cell of the phase answered (or waits for a retry). */
+static void op_phase_done(struct apply_op *op)
+{
+	size_t i, ncell = op->tg->n * op->tg->nlb;
+
+	for (i = 0; i < ncell; i++)
+		if (op->cells[i].retry) {
+			op_retry_later(op);
+			return;
+		}
+	op_next_phase(op);
 }
 
 static void on_cell_reply(int status, const char *reply, size_t len,
@@ -238,6 +304,15 @@ static void on_cell_reply(int status, const char *reply, size_t len,
 	struct reply_class rc;
 	enum cell_result res;
 
+	if (status != 0 && status != CUT_ECANCELED &&
+	    uv_now(fleet_loop(op->f)) < op->retry_until) {
+		LOG_WARN("lb=%s: no answer (%s); trying again", lb,
+			 rtapi_last_error(fleet_lb_api(op->f, c->lb)));
+		c->retry = true;
+		if (--op->pending == 0)
+			op_retry_later(op);
+		return;
+	}
 	if (status != 0) {
 		res = CELL_LOST;
 		stat_classify_reply("", 0, &rc);
@@ -263,7 +338,7 @@ static void on_cell_reply(int status, const char *reply, size_t len,
 				 rc.msg[0] ? rc.msg : cut_strerror(status));
 	}
 	if (--op->pending == 0)
-		op_next_phase(op);
+		op_phase_done(op);
 }
 
 int fleet_apply(struct fleet *f, const struct fleet_targets *tg,
@@ -296,7 +371,9 @@ int fleet_apply(struct fleet *f, const struct fleet_targets *tg,
 			c->ti = i;
 		}
 	op->phase = APPLY_PH_APPLY;
-	op_send_phase(op);
+	op->retry_until = uv_now(fleet_loop(f)) + f->retry_ms;
+	op->backoff_ms = 100;
+	op_send_phase(op, false);
 	if (op->pending == 0) {
 		/* Nothing went out: either nothing needed sending (every cell
 		 * OK) or nothing could be sent; either way nothing changed.

@@ -61,7 +61,8 @@ int main(int argc, char **argv)
 	if (opt.cmd != CMD_ROLLOUT && opt.cmd != CMD_SWITCH &&
 	    opt.cmd != CMD_RESUME) {
 		a.fleet = fleet_new(a.loop, opt.lbs, opt.nlb,
-				    &(struct fleet_opts){ opt.lb_timeout_ms, 0 },
+				    &(struct fleet_opts){ opt.lb_timeout_ms, 0,
+						   opt.lb_retry_ms },
 				    &err);
 		if (a.fleet == NULL) {
 			out_error(&a.out, &err);
