@@ -5,6 +5,9 @@
 #                   tests, plain and under ASan+UBSan; ends with a summary line
 #   make bench      side-by-side benchmarks (never part of make test)
 #   make demo       run cutover live on haproxy-example.cfg
+#   make fuzz       build the libFuzzer targets of tests/fuzz/ with clang
+#                   (into build/fuzz/) and run each for FUZZ_SECONDS
+#                   (default 60); crashes go to build/fuzz/crashes/
 #
 # Every source under src/ (but main.c) goes into one static library that
 # the binary, the unit tests and the fuzzers link.
@@ -38,7 +41,22 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: all deps test unit e2e tools bench demo clean check-style
+# Fuzzers: clang with libFuzzer, ASan and UBSan. The library is compiled
+# again for them, with coverage instrumentation, into its own object dir.
+# -Wno-unknown-warning-option: WARN holds a gcc-only flag.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_DIR     := build/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE $(WARN) -Wno-unknown-warning-option \
+                -g -O1 $(FUZZ_SAN) -Iinclude $(PKG_CFLAGS)
+FUZZ_OBJS := $(LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+
+.PHONY: all deps test unit e2e tools bench demo clean check-style fuzz \
+	fuzz-bins
 
 all: cutover
 
@@ -65,8 +83,22 @@ $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libcutover.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcutover.a $(LDLIBS)
 
+$(FUZZ_DIR)/obj/%.o: %.c $(wildcard include/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/libcutover.a: $(FUZZ_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h \
+		$(FUZZ_DIR)/libcutover.a $(wildcard include/*.h)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+		$(FUZZ_DIR)/libcutover.a $(LDLIBS)
+
 tools: $(TOOL_BINS)
 unit-bins: $(UNIT_BINS)
+fuzz-bins: $(FUZZ_BINS)
 
 deps:
 	@sh contrib/install-deps.sh
@@ -86,6 +118,10 @@ bench: deps
 
 demo: deps
 	@sh contrib/demo.sh
+
+# FUZZ_TARGETS="plan sess" runs only those (names as in tests/fuzz/corpus/).
+fuzz: fuzz-bins
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FUZZ_TARGETS)
 
 clean:
 	rm -rf build cutover

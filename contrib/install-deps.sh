@@ -1,11 +1,14 @@
 #!/bin/sh
 # install-deps.sh - make sure the Debian packages cutover needs to build,
-# test, benchmark and demo are installed. As root it installs what is
-# missing with apt-get; otherwise it prints the exact command to run.
+# test, fuzz, benchmark and demo are installed (the fuzzers need clang and
+# libclang-rt-14-dev, which holds libFuzzer and the sanitizer runtimes).
+# As root it installs what is missing with apt-get; otherwise it prints
+# the exact command to run.
 set -eu
 
 PKGS="gcc make pkg-config libuv1-dev libjansson-dev libcurl4-openssl-dev \
-libyaml-dev libcmocka-dev haproxy socat curl procps jq"
+libyaml-dev libcmocka-dev haproxy socat curl procps jq clang \
+libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do

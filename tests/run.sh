@@ -1,11 +1,14 @@
 #!/bin/sh
 # run.sh - cutover's test driver (make test): builds the plain and the
 # ASan+UBSan variants, runs every unit test (cmocka) and every end-to-end
-# test (tests/e2e/NN-*.sh, real HAProxy on loopback) against each, and ends
-# with one summary line "N passed, M failed".
+# test (tests/e2e/NN-*.sh, real HAProxy on loopback) against each; then,
+# once, builds the libFuzzer targets (tests/fuzz/, clang) and runs each
+# for FUZZ_SECONDS (default 3, so the step stays under a minute), one test
+# per target. It ends with one summary line "N passed, M failed".
 #
 #   tests/run.sh              everything
 #   tests/run.sh --unit-only  unit tests, plain build only
+#   tests/run.sh --fuzz-only  the short fuzz runs only
 #   E2E_ONLY=03 tests/run.sh  only e2e tests whose name starts with 03
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -97,8 +100,43 @@ run_e2e() {
 	done
 }
 
+run_fuzz() {
+	cc=${FUZZ_CC:-clang}
+	if ! command -v "$cc" >/dev/null 2>&1; then
+		echo "fuzz: $cc not found: the fuzzers need clang and" \
+			"libclang-rt-14-dev (make deps installs them)" >&2
+		add_counts 0 1
+		note_fail "fuzz ($cc not found)"
+		return 1
+	fi
+	if ! make -s -j"$JOBS" fuzz-bins >"$LOGDIR/build-fuzz.log" 2>&1; then
+		tail -40 "$LOGDIR/build-fuzz.log" >&2
+		echo "build-fuzz failed (libFuzzer is in libclang-rt-14-dev)" >&2
+		add_counts 0 1
+		note_fail "build-fuzz (see $LOGDIR/build-fuzz.log)"
+		return 1
+	fi
+	for src in tests/fuzz/fuzz_*.c; do
+		t=${src#tests/fuzz/fuzz_}
+		t=${t%.c}
+		log="$LOGDIR/fuzz-$t.log"
+		if FUZZ_SECONDS=${FUZZ_SECONDS:-3} sh tests/fuzz/run.sh "$t" \
+			>"$log" 2>&1; then
+			add_counts 1 0
+			echo "fuzz $t: 1 passed, 0 failed"
+		else
+			add_counts 0 1
+			note_fail "fuzz $t (see $log)"
+			cat "$log" >&2
+			echo "fuzz $t: 0 passed, 1 failed"
+		fi
+	done
+}
+
 if [ "${1:-}" = "--unit-only" ]; then
 	build "" build "" && run_unit build ""
+elif [ "${1:-}" = "--fuzz-only" ]; then
+	run_fuzz
 else
 	if build "" build ""; then
 		run_unit build ""
@@ -111,6 +149,7 @@ else
 		run_e2e build/asan "asan-"
 	fi
 	unset ASAN_OPTIONS UBSAN_OPTIONS
+	run_fuzz
 fi
 
 if [ -n "$failures" ]; then
