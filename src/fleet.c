@@ -304,9 +304,18 @@ size_t fleet_view_unknown(const struct fleet_view *v)
 
 const char *fleet_lb_failure(int status)
 {
-	return status == CUT_EPROTO || status == CUT_ETOOBIG
-		       ? "sent a bad reply"
-		       : "did not answer";
+	switch (status) {
+	case CUT_EPROTO:
+	case CUT_ETOOBIG:
+		return "sent a bad reply";
+	case CUT_EREFUSED:
+	case CUT_ENOBACKEND:
+	case CUT_ENOSERVER:
+	case CUT_EPERM:
+		return "answered with an error";
+	default:
+		return "did not answer";
+	}
 }
 
 /* ---- resolving ------------------------------------------------------------ */

@@ -289,7 +289,8 @@ static void read_stat(struct fleet_wait *w, size_t lb, struct fleet_obs *o,
 	if (stat_parse_csv(reply, len, &tab, &err) != 0) {
 		stat_classify_reply(reply, len, &rc);
 		if (rc.kind == REPLY_ERROR)
-			note_why(w, lb, "refused a read: %s", rc.msg);
+			note_why(w, lb, "%s: 'show stat' refused: %s",
+				 fleet_lb_failure(CUT_EREFUSED), rc.msg);
 		else
 			note_why(w, lb, "%s: %s", fleet_lb_failure(CUT_EPROTO),
 				 err.msg);

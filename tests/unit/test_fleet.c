@@ -223,6 +223,10 @@ static void test_resolve_lb_garbled(void **state)
 	assert_non_null(strstr(err.msg, "sent a bad reply"));
 	assert_null(strstr(err.msg, "did not answer"));
 	fleet_view_free(v);
+	assert_string_equal(fleet_lb_failure(CUT_ETOOBIG), "sent a bad reply");
+	assert_string_equal(fleet_lb_failure(CUT_ENOBACKEND),
+			    "answered with an error");
+	assert_string_equal(fleet_lb_failure(CUT_ETIMEOUT), "did not answer");
 }
 
 static const struct status_server *find(const struct status_report *r,
