@@ -77,6 +77,10 @@ int fleet_read(struct fleet *f, const char *backend, unsigned what,
 void fleet_view_free(struct fleet_view *v);
 /* Number of LBs that did not answer (status < 0). */
 size_t fleet_view_unknown(const struct fleet_view *v);
+/* How messages say that an LB of a view failed with `status`: "sent a bad
+ * reply" (garbage, a reply too large), "answered with an error" (an error
+ * reply to a read) or "did not answer" (no connection, closed, timed out). */
+const char *fleet_lb_failure(int status);
 
 /* ---- resolving names ---------------------------------------------------- */
 

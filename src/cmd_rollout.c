@@ -221,7 +221,8 @@ static int validate(struct rollout_cmd *c, const struct fleet_view *v,
 	for (j = 0; j < v->n; j++) {
 		if (v->lb[j].status != 0)
 			return cut_err_set(err, CUT_EUNKNOWN, v->lb[j].name,
-					   "%s did not answer: %s", v->lb[j].name,
+					   "%s %s: %s", v->lb[j].name,
+					   fleet_lb_failure(v->lb[j].status),
 					   v->lb[j].err.msg);
 		if (v->lb[j].level < RTAPI_LEVEL_ADMIN)
 			return cut_err_set(err, CUT_EPERM, v->lb[j].name,
@@ -338,8 +339,9 @@ static void on_capacity_view(struct fleet_view *v, void *arg)
 		for (i = 0; i < v->n && v->lb[i].status == 0; i++)
 			;
 		cut_err_set(&err, CUT_EUNKNOWN, v->lb[i].name,
-			    "cannot check the capacity: %s did not answer (%s)",
-			    v->lb[i].name, v->lb[i].err.msg);
+			    "cannot check the capacity: %s %s (%s)",
+			    v->lb[i].name, fleet_lb_failure(v->lb[i].status),
+			    v->lb[i].err.msg);
 		fleet_view_free(v);
 		roll_capacity_done(&c->run.ro, false, &err);
 		return;

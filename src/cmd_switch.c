@@ -251,7 +251,8 @@ static void on_view(struct fleet_view *v, void *arg)
 	for (j = 0; j < v->n; j++)
 		if (v->lb[j].status != 0) {
 			cut_err_set(&err, CUT_EUNKNOWN, v->lb[j].name,
-				    "%s did not answer: %s", v->lb[j].name,
+				    "%s %s: %s", v->lb[j].name,
+				    fleet_lb_failure(v->lb[j].status),
 				    v->lb[j].err.msg);
 			out_error(&c->a->out, &err);
 			cmd_end(c, EXIT_LB);

@@ -307,6 +307,22 @@ size_t fleet_view_unknown(const struct fleet_view *v)
 	return n;
 }
 
+const char *fleet_lb_failure(int status)
+{
+	switch (status) {
+	case CUT_EPROTO:
+	case CUT_ETOOBIG:
+		return "sent a bad reply";
+	case CUT_EREFUSED:
+	case CUT_ENOBACKEND:
+	case CUT_ENOSERVER:
+	case CUT_EPERM:
+		return "answered with an error";
+	default:
+		return "did not answer";
+	}
+}
+
 /* ---- resolving ------------------------------------------------------------ */
 
 static const char *level_name(enum rtapi_level l)
@@ -432,7 +448,8 @@ int fleet_resolve(const struct fleet_view *v, const char *const *names,
 
 		if (lv->status != 0)
 			return cut_err_set(err, CUT_EUNKNOWN, lv->name,
-					   "%s did not answer: %s", lv->name,
+					   "%s %s: %s", lv->name,
+					   fleet_lb_failure(lv->status),
 					   lv->err.msg);
 		if (lv->level < min_level)
 			return cut_err_set(err, CUT_EPERM, lv->name,

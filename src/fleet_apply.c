@@ -44,7 +44,8 @@ struct apply_cell {
 	enum cell_result undo;
 	bool retry;		/* lost: send again after the backoff */
 	bool kept;		/* keep_maint: nothing was sent */
-	char msg[200];
+	char msg[200];		/* why the change failed */
+	char undo_msg[200];	/* why the undo failed */
 };
 
 struct apply_op {
@@ -119,14 +120,18 @@ static void op_free(struct apply_op *op)
 	free(op);
 }
 
+/* The message is "<what failed>; <what became of it>". The second part
+ * says what to check by hand, so when both do not fit in a cut_err it is
+ * the first that is cut short. */
 static void op_finish(struct apply_op *op)
 {
 	struct cut_err err;
-	struct buf msg;
-	size_t i, ncell = op->tg->n * op->tg->nlb;
+	struct buf msg, tail;
+	size_t i, ncell = op->tg->n * op->tg->nlb, room;
 	int code = 0;
 
-	buf_init(&msg, sizeof(err.msg) - 1);
+	buf_init(&msg, 64 * 1024);
+	buf_init(&tail, 64 * 1024);
 	for (i = 0; i < ncell; i++) {
 		const struct apply_cell *c = &op->cells[i];
 
@@ -150,29 +155,35 @@ static void op_finish(struct apply_op *op)
 		}
 		if (failed > 0) {
 			code = CUT_EUNDO;
-			buf_appendf(&msg, "; UNDO FAILED:");
+			buf_appendf(&tail, "; UNDO FAILED:");
 			for (i = 0; i < ncell; i++) {
 				const struct apply_cell *c = &op->cells[i];
 				const struct fleet_target *t = &op->tg->t[c->ti];
 
 				if (c->result != CELL_REFUSED &&
 				    c->undo != CELL_OK)
-					buf_appendf(&msg, " %s/%s on %s (%s)",
+					buf_appendf(&tail, " %s/%s on %s (%s)",
 						    t->backend, t->server,
 						    fleet_lb_name(op->f, c->lb),
-						    c->msg);
+						    c->undo_msg);
 			}
-			buf_appendf(&msg, " - check these by hand");
+			buf_appendf(&tail, " - check these by hand");
 		} else if (undone > 0) {
-			buf_appendf(&msg, "; put back what was already "
+			buf_appendf(&tail, "; put back what was already "
 				    "changed (%zu change%s undone)", undone,
 				    undone == 1 ? "" : "s");
 		} else {
-			buf_appendf(&msg, "; nothing was changed");
+			buf_appendf(&tail, "; nothing was changed");
 		}
-		cut_err_set(&err, code, "apply", "%s", msg.data ? msg.data : "");
+		room = tail.len < sizeof(err.msg) - 1
+			       ? sizeof(err.msg) - 1 - tail.len
+			       : 0;
+		cut_err_set(&err, code, "apply", "%.*s%s", (int)room,
+			    msg.data ? msg.data : "",
+			    tail.data ? tail.data : "");
 	}
 	buf_free(&msg);
+	buf_free(&tail);
 	for (i = 0; code == 0 && i < ncell; i++) {
 		const struct apply_cell *c = &op->cells[i];
 		const struct fleet_target *t = &op->tg->t[c->ti];
@@ -230,6 +241,9 @@ static void op_send_phase(struct apply_op *op, bool retrying)
 					 cmd.err ? cmd.errmsg : cut_strerror(rc));
 			} else {
 				c->undo = CELL_LOST;
+				snprintf(c->undo_msg, sizeof(c->undo_msg),
+					 "undo not sent: %s",
+					 cmd.err ? cmd.errmsg : cut_strerror(rc));
 			}
 			continue;
 		}
@@ -321,6 +335,17 @@ static void on_cell_reply(int status, const char *reply, size_t len,
 	} else {
 		stat_classify_reply(reply, len, &rc);
 		res = rc.kind == REPLY_ERROR ? CELL_REFUSED : CELL_OK;
+		/* With severity-output on, HAProxy tags every message of a
+		 * set command; untagged text is not HAProxy's answer to it,
+		 * so whether the change landed is unknown. */
+		if (rc.kind == REPLY_OUTPUT) {
+			char quoted[sizeof(rc.msg)];
+
+			snprintf(quoted, sizeof(quoted), "%.60s", rc.msg);
+			snprintf(rc.msg, sizeof(rc.msg), "garbled reply: \"%s\"",
+				 quoted);
+			res = CELL_LOST;
+		}
 	}
 	if (op->phase == APPLY_PH_APPLY) {
 		c->result = res;
@@ -328,13 +353,13 @@ static void on_cell_reply(int status, const char *reply, size_t len,
 			snprintf(c->msg, sizeof(c->msg), "%s/%s on %s: %s",
 				 t->backend, t->server, lb,
 				 rc.msg[0] ? rc.msg : cut_strerror(status));
-		else if (rc.kind == REPLY_INFO || rc.kind == REPLY_OUTPUT)
+		else if (rc.kind == REPLY_INFO)
 			LOG_INFO("lb=%s srv=%s/%s: %s", lb, t->backend,
 				 t->server, rc.msg);
 	} else {
 		c->undo = res;
 		if (res != CELL_OK)
-			snprintf(c->msg, sizeof(c->msg), "undo: %s",
+			snprintf(c->undo_msg, sizeof(c->undo_msg), "undo: %s",
 				 rc.msg[0] ? rc.msg : cut_strerror(status));
 	}
 	if (--op->pending == 0)

@@ -6,7 +6,8 @@
  * within about one poll interval of the last session closing, instead of
  * the 1-5 s of the usual scripts. A round is complete when every LB has
  * answered or failed; an LB that failed is "unknown" for that round and
- * never counts as drained or up.
+ * never counts as drained or up. Why it failed is kept, so that a wait
+ * that times out because of it says so.
  *
  *   start -> ROUND (requests out) -> evaluate -> met?      -> done(0)
  *                ^                      |      -> changed? -> done(CHANGED)
@@ -17,12 +18,15 @@
 #include "rtapi_cmd.h"
 #include "strutil.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define container_of(ptr, type, member) \
 	((type *)((char *)(ptr) - offsetof(type, member)))
+
+#define WAIT_WHY_MAX 200
 
 struct wait_req {
 	struct fleet_wait *w;
@@ -44,6 +48,9 @@ struct fleet_wait {
 	unsigned rounds;
 	struct fleet_obs *obs;		/* last complete round */
 	struct fleet_obs *cur;		/* round in progress */
+	char (*why)[WAIT_WHY_MAX];	/* per LB: why it was unknown in the
+					 * last complete round, or "" */
+	char (*why_cur)[WAIT_WHY_MAX];	/* the same for the round in progress */
 	struct wait_req *reqs;
 	size_t pending;			/* requests of this round in flight */
 	bool finished;			/* done() has run */
@@ -88,6 +95,8 @@ static void wait_release(struct fleet_wait *w)
 {
 	free(w->obs);
 	free(w->cur);
+	free(w->why);
+	free(w->why_cur);
 	free(w->reqs);
 	free(w);
 }
@@ -177,6 +186,26 @@ static void on_tick(uv_timer_t *t)
 	start_round(container_of(t, struct fleet_wait, tick));
 }
 
+/* "; unix:/x.sock did not answer: ..." for each LB that failed in the
+ * round under way or, if it has not failed there yet, in the last one. */
+static void append_unknown(const struct fleet_wait *w, char *out, size_t outsz)
+{
+	size_t j, used = strlen(out);
+	const char *why;
+	int n;
+
+	for (j = 0; j < w->nlb && used < outsz; j++) {
+		why = w->why_cur[j][0] != '\0' ? w->why_cur[j] : w->why[j];
+		if (why[0] == '\0')
+			continue;
+		n = snprintf(out + used, outsz - used, "; %s %s",
+			     fleet_lb_name(w->f, j), why);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}
+
 static void on_deadline(uv_timer_t *t)
 {
 	struct fleet_wait *w = container_of(t, struct fleet_wait, deadline);
@@ -186,6 +215,7 @@ static void on_deadline(uv_timer_t *t)
 	str_format_duration(w->timeout_ms, dur, sizeof(dur));
 	cut_err_set(&err, CUT_ETIMEOUT, "wait", "not %s after %s",
 		    fleet_cond_name(w->cond), dur);
+	append_unknown(w, err.msg, sizeof(err.msg));
 	wait_finish(w, CUT_ETIMEOUT, &err);
 }
 
@@ -194,6 +224,8 @@ static void round_complete(struct fleet_wait *w)
 	uint64_t now, next;
 
 	memcpy(w->obs, w->cur, w->tg->n * w->tg->nlb * sizeof(*w->obs));
+	memcpy(w->why, w->why_cur, w->nlb * sizeof(*w->why));
+	memset(w->why_cur, 0, w->nlb * sizeof(*w->why_cur));
 	evaluate(w);
 	if (w->finished)
 		return;
@@ -231,16 +263,42 @@ static bool send_state_query(struct fleet_wait *w, struct wait_req *rq)
 	return true;
 }
 
-static void read_stat(struct fleet_obs *o, const struct fleet_target *t,
-		      const char *reply, size_t len)
+/* Why an LB is unknown this round, kept once per LB and round. */
+static void note_why(struct fleet_wait *w, size_t lb, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void note_why(struct fleet_wait *w, size_t lb, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->why_cur[lb][0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(w->why_cur[lb], sizeof(w->why_cur[lb]), fmt, ap);
+	va_end(ap);
+}
+
+static void read_stat(struct fleet_wait *w, size_t lb, struct fleet_obs *o,
+		      const struct fleet_target *t, const char *reply,
+		      size_t len)
 {
 	const struct stat_row *row;
 	struct stat_table tab;
 	struct cut_err err;
+	struct reply_class rc;
 
-	if (stat_parse_csv(reply, len, &tab, &err) != 0)
+	if (stat_parse_csv(reply, len, &tab, &err) != 0) {
+		stat_classify_reply(reply, len, &rc);
+		if (rc.kind == REPLY_ERROR)
+			note_why(w, lb, "%s: 'show stat' refused: %s",
+				 fleet_lb_failure(CUT_EREFUSED), rc.msg);
+		else
+			note_why(w, lb, "%s: %s", fleet_lb_failure(CUT_EPROTO),
+				 err.msg);
 		return;
+	}
 	row = stat_table_find(&tab, t->backend, t->server);
+	if (row == NULL)
+		note_why(w, lb, "no longer lists %s/%s", t->backend, t->server);
 	if (row != NULL) {
 		o->known = true;
 		o->admin = stat_admin_from_status(row->status);
@@ -259,17 +317,23 @@ static void read_stat(struct fleet_obs *o, const struct fleet_target *t,
 	stat_table_free(&tab);
 }
 
-static void read_state(struct fleet_obs *o, const struct fleet_target *t,
-		       const char *reply, size_t len)
+static void read_state(struct fleet_wait *w, size_t lb, struct fleet_obs *o,
+		       const struct fleet_target *t, const char *reply,
+		       size_t len)
 {
 	const struct srvstate_row *row;
 	struct srvstate_table tab;
 	struct cut_err err;
 
 	o->known = false;
-	if (stat_parse_servers_state(reply, len, &tab, &err) != 0)
+	if (stat_parse_servers_state(reply, len, &tab, &err) != 0) {
+		note_why(w, lb, "%s: %s", fleet_lb_failure(CUT_EPROTO),
+			 err.msg);
 		return;
+	}
 	row = srvstate_find(&tab, t->backend, t->server);
+	if (row == NULL)
+		note_why(w, lb, "no longer lists %s/%s", t->backend, t->server);
 	if (row != NULL) {
 		o->known = true;
 		o->admin = row->admin;
@@ -291,18 +355,23 @@ static void on_reply(int status, const char *reply, size_t len, void *arg)
 		return;
 	}
 	t = &w->tg->t[rq->ti];
+	if (status != 0)
+		note_why(w, rq->lb, "%s: %s", fleet_lb_failure(status),
+			 rtapi_last_error(fleet_lb_api(w->f, rq->lb)));
 	if (rq->state_query) {
 		if (status == 0)
-			read_state(o, t, reply, len);
+			read_state(w, rq->lb, o, t, reply, len);
 		else
 			o->known = false;
 	} else {
 		memset(o, 0, sizeof(*o));
 		if (status == 0)
-			read_stat(o, t, reply, len);
+			read_stat(w, rq->lb, o, t, reply, len);
 		if (o->known && admin_ambiguous(o->status) &&
-		    !send_state_query(w, rq))
+		    !send_state_query(w, rq)) {
+			note_why(w, rq->lb, "did not take a request");
 			o->known = false;
+		}
 	}
 	if (!o->known)
 		LOG_DEBUG("lb=%s srv=%s/%s: no answer this round",
@@ -327,8 +396,10 @@ static void start_round(struct fleet_wait *w)
 			if (rtcmd_show_stat(&cmd, tg->t[i].backend,
 					    tg->t[i].lb[j].sid) != 0 ||
 			    rtapi_send(fleet_lb_api(w->f, j), cmd.text, on_reply,
-				       rq) != 0)
+				       rq) != 0) {
+				note_why(w, j, "did not take a request");
 				continue;	/* unknown this round */
+			}
 			w->pending++;
 		}
 	}
@@ -353,8 +424,11 @@ struct fleet_wait *fleet_wait_start(struct fleet *f,
 		return NULL;
 	w->obs = calloc(ncell, sizeof(*w->obs));
 	w->cur = calloc(ncell, sizeof(*w->cur));
+	w->why = calloc(tg->nlb, sizeof(*w->why));
+	w->why_cur = calloc(tg->nlb, sizeof(*w->why_cur));
 	w->reqs = calloc(ncell, sizeof(*w->reqs));
-	if (w->obs == NULL || w->cur == NULL || w->reqs == NULL) {
+	if (w->obs == NULL || w->cur == NULL || w->why == NULL ||
+	    w->why_cur == NULL || w->reqs == NULL) {
 		wait_release(w);
 		return NULL;
 	}

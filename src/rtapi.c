@@ -92,7 +92,7 @@ struct rtapi {
 	void *reload_arg;
 	bool freeing;
 	int pending;		/* open handles + getaddrinfo in flight */
-	char last_error[160];
+	char last_error[240];
 	char readbuf[64 * 1024];
 };
 
@@ -333,15 +333,41 @@ static void conn_retire(struct rtapi *api)
 	api->st = CONN_CLOSING;
 }
 
+/* The command whose reply is awaited, for messages ("" if none). */
+static void awaited_cmd(const struct rtapi *api, char *out, size_t outsz)
+{
+	const char *line = "";
+	size_t n;
+
+	if (api->hs_inflight)
+		line = hs_lines[api->hs];
+	else if (api->inflight != NULL)
+		line = api->inflight->line;
+	n = strcspn(line, "\n");
+	if (n > 64)
+		snprintf(out, outsz, "%.60s...", line);
+	else
+		snprintf(out, outsz, "%.*s", (int)n, line);
+}
+
 /* ---- timer -------------------------------------------------------------- */
 
 static void on_timeout(uv_timer_t *t)
 {
 	struct rtapi *api = container_of(t, struct rtapi, timer);
-	char why[96];
+	unsigned long long ms = (unsigned long long)api->opts.timeout_ms;
+	char why[200], cmd[72];
 
-	snprintf(why, sizeof(why), "no answer within %llu ms",
-		 (unsigned long long)api->opts.timeout_ms);
+	awaited_cmd(api, cmd, sizeof(cmd));
+	if (api->st == CONN_CONNECTING || api->st == CONN_RESOLVING)
+		snprintf(why, sizeof(why), "cannot connect within %llu ms", ms);
+	else if (api->rx.len > 0)
+		snprintf(why, sizeof(why), "timed out after %llu ms in the "
+			 "middle of the reply to '%s' (%zu byte%s, no prompt)",
+			 ms, cmd, api->rx.len, api->rx.len == 1 ? "" : "s");
+	else
+		snprintf(why, sizeof(why), "timed out after %llu ms waiting "
+			 "for the reply to '%s'", ms, cmd);
 	conn_fail(api, CUT_ETIMEOUT, why);
 }
 
@@ -389,6 +415,7 @@ static void handshake_reply(struct rtapi *api, const char *text, size_t len)
 {
 	struct reply_class rc;
 	struct cut_err err;
+	char why[200], cmd[72];
 	int level;
 
 	switch (api->hs) {
@@ -396,15 +423,21 @@ static void handshake_reply(struct rtapi *api, const char *text, size_t len)
 	case HS_SEVERITY:
 		if (len != 0) {
 			stat_classify_reply(text, len, &rc);
-			conn_fail(api, CUT_EPROTO,
-				  rc.msg[0] ? rc.msg : "unexpected handshake reply");
+			snprintf(cmd, sizeof(cmd), "%.*s",
+				 (int)strcspn(hs_lines[api->hs], "\n"),
+				 hs_lines[api->hs]);
+			snprintf(why, sizeof(why), "unexpected reply to '%s': "
+				 "\"%.100s\"", cmd, rc.msg);
+			conn_fail(api, CUT_EPROTO, why);
 			return;
 		}
 		break;
 	case HS_LEVEL:
 		if (stat_parse_cli_level(text, len, &level) != 0) {
-			conn_fail(api, CUT_EPROTO,
-				  "unexpected reply to 'show cli level'");
+			stat_classify_reply(text, len, &rc);
+			snprintf(why, sizeof(why), "unexpected reply to 'show "
+				 "cli level': \"%.100s\"", rc.msg);
+			conn_fail(api, CUT_EPROTO, why);
 			return;
 		}
 		api->level = (enum rtapi_level)level;
@@ -466,14 +499,28 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
 	struct rtapi *api = s->data;
 	struct rtapi_req *r;
+	char why[200], cmd[72];
 	int rc;
 
 	if (nread == 0)
 		return;
+	awaited_cmd(api, cmd, sizeof(cmd));
 	if (nread < 0) {
-		conn_fail(api, nread == UV_EOF ? CUT_ECLOSED : (int)nread,
-			  nread == UV_EOF ? "closed by HAProxy"
-					  : uv_strerror((int)nread));
+		if (nread != UV_EOF)
+			snprintf(why, sizeof(why), "%s",
+				 uv_strerror((int)nread));
+		else if (api->rx.len > 0)
+			snprintf(why, sizeof(why), "connection closed by "
+				 "HAProxy in the middle of the reply to '%s' "
+				 "(%zu byte%s)", cmd, api->rx.len,
+				 api->rx.len == 1 ? "" : "s");
+		else if (cmd[0] != '\0')
+			snprintf(why, sizeof(why), "connection closed by "
+				 "HAProxy before it answered '%s'", cmd);
+		else
+			snprintf(why, sizeof(why), "connection closed by "
+				 "HAProxy");
+		conn_fail(api, nread == UV_EOF ? CUT_ECLOSED : (int)nread, why);
 		return;
 	}
 	if (!api->hs_inflight && api->inflight == NULL) {
@@ -482,12 +529,18 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	}
 	rc = buf_append(&api->rx, b->base, (size_t)nread);
 	if (rc != 0) {
-		conn_fail(api, rc, rc == CUT_ETOOBIG ? "reply too large"
-						     : "out of memory");
+		if (rc == CUT_ETOOBIG)
+			snprintf(why, sizeof(why), "reply to '%s' too large "
+				 "(over %zu bytes)", cmd, api->opts.reply_max);
+		else
+			snprintf(why, sizeof(why), "out of memory");
+		conn_fail(api, rc, why);
 		return;
 	}
 	if (memchr(b->base, '\0', (size_t)nread) != NULL) {
-		conn_fail(api, CUT_EPROTO, "NUL byte in reply");
+		snprintf(why, sizeof(why), "garbled reply to '%s': NUL byte",
+			 cmd);
+		conn_fail(api, CUT_EPROTO, why);
 		return;
 	}
 	if (!reply_complete(&api->rx))

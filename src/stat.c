@@ -934,16 +934,21 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* The first line of s (up to '\n' or a NUL), trimmed, into out. */
+/* The first line of s (up to '\n' or a NUL), trimmed, into out. It ends
+ * up in messages on a terminal, so bytes outside printable ASCII (escape
+ * sequences from a broken or hostile peer) become '?'. */
 static void first_line(const char *s, size_t n, char *out, size_t outsz)
 {
-	size_t e = 0;
+	size_t e = 0, i;
 
 	while (e < n && s[e] != '\n' && s[e] != '\0')
 		e++;
 	while (e > 0 && is_space(s[e - 1]))
 		e--;
 	str_copy(out, outsz, s, e);
+	for (i = 0; out[i] != '\0'; i++)
+		if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] >= 0x7f)
+			out[i] = '?';
 }
 
 void stat_classify_reply(const char *text, size_t len, struct reply_class *out)

@@ -210,6 +210,25 @@ static void test_resolve_lb_unknown(void **state)
 	fleet_view_free(v);
 }
 
+/* An LB that answered garbage is not said to be silent. */
+static void test_resolve_lb_garbled(void **state)
+{
+	const int st[2] = { CUT_EPROTO, 0 };
+	struct fleet_view *v = make_view(2, NULL, st);
+	struct fleet_targets tg;
+	struct cut_err err;
+
+	assert_int_equal(resolve(v, "app/web1", NULL, RTAPI_LEVEL_USER, &tg, &err),
+			 CUT_EUNKNOWN);
+	assert_non_null(strstr(err.msg, "sent a bad reply"));
+	assert_null(strstr(err.msg, "did not answer"));
+	fleet_view_free(v);
+	assert_string_equal(fleet_lb_failure(CUT_ETOOBIG), "sent a bad reply");
+	assert_string_equal(fleet_lb_failure(CUT_ENOBACKEND),
+			    "answered with an error");
+	assert_string_equal(fleet_lb_failure(CUT_ETIMEOUT), "did not answer");
+}
+
 static const struct status_server *find(const struct status_report *r,
 					const char *be, const char *srv)
 {
@@ -319,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_resolve_bad_names),
 		cmocka_unit_test(test_resolve_level),
 		cmocka_unit_test(test_resolve_lb_unknown),
+		cmocka_unit_test(test_resolve_lb_garbled),
 		cmocka_unit_test(test_status_merge),
 		cmocka_unit_test(test_status_filters),
 		cmocka_unit_test(test_status_lb_unknown),

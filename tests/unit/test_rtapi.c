@@ -1,8 +1,9 @@
 /* test_rtapi.c - the runtime-API client against a scripted fake HAProxy
  * CLI on a unix socket in the same loop: the handshake, replies split in
  * pieces, queue order, and every hostile case (silence, oversized reply,
- * NUL bytes, a connection dropped mid-reply, unsolicited data, a refused
- * connection, a restart behind the socket). */
+ * NUL bytes, a connection dropped mid-reply, a reply without its prompt,
+ * garbage in the handshake, unsolicited data, a refused connection, a
+ * restart behind the socket), with the message each one leaves. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +27,8 @@ enum fake_mode {
 	FAKE_ECHO,	/* "echo:<line>" */
 	FAKE_CHATTY,	/* unsolicited bytes right after the handshake */
 	FAKE_BADLEVEL,	/* `show cli level` answers nonsense */
+	FAKE_NOPROMPT,	/* an answer without the prompt, then silence */
+	FAKE_GARBLED,	/* `prompt` answered with escape sequences */
 };
 
 struct fake_srv {
@@ -88,6 +91,10 @@ static void fake_line(struct fake_conn *c, const char *line)
 	char tmp[512];
 
 	s->lines++;
+	if (strcmp(line, "prompt") == 0 && s->mode == FAKE_GARBLED) {
+		fake_puts(c, "\x1b[2Jjunk\n\n> ");
+		return;
+	}
 	if (strcmp(line, "prompt") == 0 ||
 	    strcmp(line, "set severity-output number") == 0) {
 		fake_puts(c, "\n> ");
@@ -132,9 +139,13 @@ static void fake_line(struct fake_conn *c, const char *line)
 	case FAKE_NUL:
 		fake_send(c, "a\0b\n\n> ", 7);
 		break;
+	case FAKE_NOPROMPT:
+		fake_puts(c, "partial\n");
+		break;
 	case FAKE_ECHO:
 	case FAKE_CHATTY:
 	case FAKE_BADLEVEL:
+	case FAKE_GARBLED:
 		snprintf(tmp, sizeof(tmp), "echo:%s\n\n> ", line);
 		fake_puts(c, tmp);
 		break;
@@ -324,6 +335,8 @@ static void test_timeout_then_reconnect(void **state)
 	run_until(&loop, &r.calls, 1);
 	assert_int_equal(r.status, CUT_ETIMEOUT);
 	assert_non_null(strstr(rtapi_last_error(api), "150 ms"));
+	assert_non_null(strstr(rtapi_last_error(api),
+			       "waiting for the reply to 'show stat'"));
 	s.mode = FAKE_ECHO;
 	assert_int_equal(rtapi_send(api, "again", on_reply, &r2), 0);
 	run_until(&loop, &r2.calls, 1);
@@ -347,6 +360,8 @@ static void test_oversized_reply(void **state)
 	run_until(&loop, &r.calls, 1);
 	assert_int_equal(r.status, CUT_ETOOBIG);
 	assert_string_equal(r.reply, "");
+	assert_string_equal(rtapi_last_error(api), "reply to 'show stat' too "
+			    "large (over 1000 bytes)");
 	finish(&loop, api, &s);
 }
 
@@ -366,6 +381,9 @@ static void test_drop_mid_reply(void **state)
 	assert_int_equal(r.calls, 1);
 	assert_int_equal(r.status, CUT_ECLOSED);
 	assert_int_equal(r2.status, CUT_ECLOSED);	/* the queue fails too */
+	assert_string_equal(rtapi_last_error(api), "connection closed by "
+			    "HAProxy in the middle of the reply to 'show stat' "
+			    "(12 bytes)");
 	finish(&loop, api, &s);
 }
 
@@ -382,6 +400,47 @@ static void test_nul_in_reply(void **state)
 	assert_int_equal(rtapi_send(api, "show stat", on_reply, &r), 0);
 	run_until(&loop, &r.calls, 1);
 	assert_int_equal(r.status, CUT_EPROTO);
+	assert_string_equal(rtapi_last_error(api),
+			    "garbled reply to 'show stat': NUL byte");
+	finish(&loop, api, &s);
+}
+
+/* A reply that never reaches its prompt times out, and says so. */
+static void test_incomplete_reply(void **state)
+{
+	struct result r = { 0 };
+	struct fake_srv s;
+	struct rtapi *api;
+	uv_loop_t loop;
+
+	uv_loop_init(&loop);
+	fake_start(&loop, &s, FAKE_NOPROMPT);
+	api = client(&loop, s.path, 150, 0);
+	assert_int_equal(rtapi_send(api, "show stat", on_reply, &r), 0);
+	run_until(&loop, &r.calls, 1);
+	assert_int_equal(r.status, CUT_ETIMEOUT);
+	assert_string_equal(rtapi_last_error(api), "timed out after 150 ms in "
+			    "the middle of the reply to 'show stat' (8 bytes, "
+			    "no prompt)");
+	finish(&loop, api, &s);
+}
+
+/* Garbage in the handshake: refused, quoted without its escape bytes. */
+static void test_garbled_handshake(void **state)
+{
+	struct result r = { 0 };
+	struct fake_srv s;
+	struct rtapi *api;
+	uv_loop_t loop;
+
+	uv_loop_init(&loop);
+	fake_start(&loop, &s, FAKE_GARBLED);
+	api = client(&loop, s.path, 2000, 0);
+	assert_int_equal(rtapi_send(api, "x", on_reply, &r), 0);
+	run_until(&loop, &r.calls, 1);
+	assert_int_equal(r.status, CUT_EPROTO);
+	assert_string_equal(rtapi_last_error(api),
+			    "unexpected reply to 'prompt': \"?[2Jjunk\"");
 	finish(&loop, api, &s);
 }
 
@@ -536,6 +595,8 @@ int main(void)
 		cmocka_unit_test(test_oversized_reply),
 		cmocka_unit_test(test_drop_mid_reply),
 		cmocka_unit_test(test_nul_in_reply),
+		cmocka_unit_test(test_incomplete_reply),
+		cmocka_unit_test(test_garbled_handshake),
 		cmocka_unit_test(test_unsolicited_data),
 		cmocka_unit_test(test_bad_level),
 		cmocka_unit_test(test_refused_is_async),

@@ -1304,6 +1304,21 @@ static void test_classify_long_and_nul(void **state)
 	fixture_free(&fx);
 }
 
+/* The message goes to a terminal: escape sequences and other bytes
+ * outside printable ASCII from a garbled reply come out as '?'. */
+static void test_classify_control_bytes(void **state)
+{
+	static const char garbled[] = "\x1b[2Jab\x07\x9b""c\xff\td\nnext";
+	struct reply_class rc;
+
+	stat_classify_reply(garbled, sizeof(garbled) - 1, &rc);
+	assert_int_equal(rc.kind, REPLY_OUTPUT);
+	assert_string_equal(rc.msg, "?[2Jab??c??d");
+	stat_classify_reply("[3]: bad \x1b]0;x\x07", 15, &rc);
+	assert_int_equal(rc.kind, REPLY_ERROR);
+	assert_string_equal(rc.msg, "bad ?]0;x?");
+}
+
 /* A whole prompt-mode session, cut at each "> " prompt as rtapi will. */
 static void test_classify_prompt_session(void **state)
 {
@@ -1471,6 +1486,7 @@ int main(void)
 		cmocka_unit_test(test_classify_string_severity),
 		cmocka_unit_test(test_classify_bad_prefixes),
 		cmocka_unit_test(test_classify_long_and_nul),
+		cmocka_unit_test(test_classify_control_bytes),
 		cmocka_unit_test(test_classify_prompt_session),
 		cmocka_unit_test(test_cli_level_plain),
 		cmocka_unit_test(test_cli_level_tagged),
