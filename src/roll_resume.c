@@ -335,6 +335,8 @@ struct abort_run {
 	struct journal_run *jr;
 	struct journal *j;
 	struct fleet_targets tg;	/* one target per server to change */
+	struct fleet_targets one;	/* the one being changed: must live
+					 * until fleet_apply's callback */
 	enum abort_do *act;
 	size_t next;
 	bool left_out, unsure;
@@ -410,7 +412,6 @@ static void on_abort_applied(int status, const struct cut_err *err, void *arg)
 static void on_abort_intent(int status, const struct cut_err *err, void *arg)
 {
 	struct abort_run *ab = arg;
-	struct fleet_targets one = { 1, ab->tg.nlb, &ab->tg.t[ab->next] };
 	struct fleet_action act = {
 		.kind = FLEET_ACT_STATE,
 		.state = ab->act[ab->next] == AB_READY ? SRV_ADMIN_READY
@@ -423,7 +424,10 @@ static void on_abort_intent(int status, const struct cut_err *err, void *arg)
 	if (status != 0)
 		fprintf(stderr, "cutover: warning: %s\n",
 			err ? err->msg : "journal");
-	rc = fleet_apply(ab->a->fleet, &one, &act, on_abort_applied, ab);
+	ab->one.n = 1;
+	ab->one.nlb = ab->tg.nlb;
+	ab->one.t = &ab->tg.t[ab->next];
+	rc = fleet_apply(ab->a->fleet, &ab->one, &act, on_abort_applied, ab);
 	if (rc == CUT_EALREADY)
 		on_abort_applied(0, NULL, ab);
 	else if (rc != 0)
