@@ -1,8 +1,9 @@
-# cutover - build, test, benchmark and demo.
+# cutover - build, test, fuzz, benchmark and demo.
 #
 #   make            build ./cutover
 #   make test       install missing Debian packages, then unit + end-to-end
-#                   tests, plain and under ASan+UBSan; ends with a summary line
+#                   tests, plain and under ASan+UBSan, and 3 s of each
+#                   fuzzer; ends with a summary line
 #   make bench      side-by-side benchmarks (never part of make test)
 #   make demo       run cutover live on haproxy-example.cfg
 #   make fuzz       build the libFuzzer targets of tests/fuzz/ with clang
@@ -10,7 +11,8 @@
 #                   (default 60); crashes go to build/fuzz/crashes/
 #
 # Every source under src/ (but main.c) goes into one static library that
-# the binary, the unit tests and the fuzzers link.
+# the binary, the unit tests and the fuzzers link (the fuzzers their own
+# clang-built copy, build/fuzz/libcutover.a).
 
 CC      ?= cc
 PKGS    := libuv jansson libcurl yaml-0.1

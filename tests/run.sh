@@ -111,7 +111,7 @@ run_fuzz() {
 	fi
 	if ! make -s -j"$JOBS" fuzz-bins >"$LOGDIR/build-fuzz.log" 2>&1; then
 		tail -40 "$LOGDIR/build-fuzz.log" >&2
-		echo "build-fuzz failed (libFuzzer is in libclang-rt-14-dev)" >&2
+		echo "build-fuzz failed (libFuzzer: libclang-rt-14-dev)" >&2
 		add_counts 0 1
 		note_fail "build-fuzz (see $LOGDIR/build-fuzz.log)"
 		return 1

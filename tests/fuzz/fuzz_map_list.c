@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(m->curr_ver >= -1 && m->next_ver >= -1 &&
 			   m->entry_cnt >= -1);
 		f = map_list_find(&l, m->file);
-		FUZZ_CHECK(f != NULL && f <= m && strcmp(f->file, m->file) == 0);
+		FUZZ_CHECK(f != NULL && f <= m &&
+			   strcmp(f->file, m->file) == 0);
 	}
 	map_list_free(&l);
 	FUZZ_CHECK(l.maps == NULL && l.n == 0);
