@@ -15,6 +15,9 @@
  * is built on them. Returns 0 with *out set, or an exit code (the error is
  * printed, nothing is left allocated). */
 int cmd_plan_load(struct app *a, bool want_switch, struct plan **out);
+/* Act on these LBs (borrowed: they must outlive the run), not on those
+ * of --lb or CUTOVER_LB. 0 or UV_ENOMEM. */
+int cmd_plan_use_lbs(struct app *a, char *const *lbs, size_t n);
 /* The same for a plan already loaded (resume: from the journal); takes
  * `plan` (freed on error). */
 int cmd_plan_setup(struct app *a, struct plan *plan, bool want_switch,

@@ -155,8 +155,6 @@ int fleet_apply(struct fleet *f, const struct fleet_targets *tg,
  * LB it is sent again before anything else. */
 void fleet_remember(struct fleet *f, size_t lb, const char *be,
 		    const char *srv, const struct fleet_action *act);
-/* Reloads or restarts of LB i seen so far. */
-unsigned fleet_reloads(const struct fleet *f, size_t lb);
 
 /* ---- waiting ------------------------------------------------------------ */
 

@@ -26,7 +26,6 @@ struct fleet {
 	struct rtapi **api;
 	uint64_t retry_ms;
 	struct fleet_lb_ref *refs;	/* per LB, for rtapi callbacks */
-	unsigned *reloads;		/* per LB: reloads seen */
 	struct fleet_want *want;
 	size_t nwant, capwant;
 };

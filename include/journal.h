@@ -42,9 +42,6 @@ struct journal *journal_create(uv_loop_t *loop, json_t *first,
 struct journal *journal_reopen(uv_loop_t *loop, const char *path,
 			       struct cut_err *err);
 
-const char *journal_path(const struct journal *j);
-const char *journal_id(const struct journal *j);
-
 /* Queue an outcome record (the reference is taken; "t" is added). A write
  * error is remembered and reported by the next intent. */
 void journal_note(struct journal *j, json_t *rec);
@@ -68,7 +65,6 @@ void journal_discard(struct journal *j);
 struct journal_srv {
 	char name[128];
 	char state[32];		/* last state reached or announced */
-	bool intent;		/* the last record was an intent */
 	long long hook_pid;	/* a hook was running (its process group)
 				 * when the journal ends; 0 if none */
 };
@@ -86,15 +82,12 @@ struct journal_run {
 	size_t nsrv;
 	long long pid;
 	char host[128];
-	long long started_ms;
 	bool started;		/* a "start" record: something may have
 				 * been done */
 	bool ended;		/* an "end" record after the last "run" or
 				 * "resume" */
 	char end_status[16];	/* "ok" "failed" "interrupted" "unsafe"
 				 * "aborted" */
-	char end_reason[320];
-	unsigned resumes;
 };
 
 int journal_load(const char *path, struct journal_run *out,

@@ -5,6 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+int cmd_plan_use_lbs(struct app *a, char *const *lbs, size_t n)
+{
+	const char **v = realloc(a->opt->lbs, n * sizeof(char *));
+
+	if (v == NULL)
+		return UV_ENOMEM;
+	memcpy(v, lbs, n * sizeof(char *));
+	a->opt->lbs = v;
+	a->opt->nlb = n;
+	return 0;
+}
+
 int cmd_plan_load(struct app *a, bool want_switch, struct plan **out)
 {
 	struct cut_err err;
@@ -36,17 +48,10 @@ int cmd_plan_setup(struct app *a, struct plan *plan, bool want_switch,
 		plan_free(plan);
 		return EXIT_USAGE;
 	}
-	if (!a->opt->lbs_from_cli && plan->nlb > 0) {
-		const char **lbs = realloc(a->opt->lbs,
-					   plan->nlb * sizeof(char *));
-
-		if (lbs == NULL) {
-			plan_free(plan);
-			return EXIT_FAILED;
-		}
-		a->opt->lbs = lbs;
-		memcpy(a->opt->lbs, plan->lbs, plan->nlb * sizeof(char *));
-		a->opt->nlb = plan->nlb;
+	if (!a->opt->lbs_from_cli && plan->nlb > 0 &&
+	    cmd_plan_use_lbs(a, plan->lbs, plan->nlb) != 0) {
+		plan_free(plan);
+		return EXIT_FAILED;
 	}
 	a->fleet = fleet_new(a->loop, a->opt->lbs, a->opt->nlb,
 			     &(struct fleet_opts){ a->opt->lb_timeout_ms, 0,

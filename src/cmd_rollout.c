@@ -860,16 +860,12 @@ static int resume_load(struct app *a, struct journal_run *jr,
 		out_error(&a->out, &err);
 		return EXIT_USAGE;
 	}
+	/* The run's own LBs; the plan's must not override them. */
 	if (!a->opt->lbs_from_cli && jr->nlb > 0) {
-		const char **lbs = realloc(a->opt->lbs, jr->nlb * sizeof(char *));
-
-		if (lbs == NULL) {
+		if (cmd_plan_use_lbs(a, jr->lbs, jr->nlb) != 0) {
 			plan_free(p);
 			return EXIT_FAILED;
 		}
-		a->opt->lbs = lbs;
-		memcpy(a->opt->lbs, jr->lbs, jr->nlb * sizeof(char *));
-		a->opt->nlb = jr->nlb;
 		a->opt->lbs_from_cli = true;
 	}
 	return cmd_plan_setup(a, p, false, plan);

@@ -37,8 +37,7 @@ struct fleet *fleet_new(uv_loop_t *loop, const char *const *specs, size_t n,
 	}
 	f = calloc(1, sizeof(*f));
 	if (f == NULL || (f->api = calloc(n, sizeof(*f->api))) == NULL ||
-	    (f->refs = calloc(n, sizeof(*f->refs))) == NULL ||
-	    (f->reloads = calloc(n, sizeof(*f->reloads))) == NULL) {
+	    (f->refs = calloc(n, sizeof(*f->refs))) == NULL) {
 		if (f != NULL) {
 			free(f->api);
 			free(f->refs);
@@ -76,7 +75,6 @@ void fleet_free(struct fleet *f)
 		rtapi_free(f->api[i]);
 	free(f->api);
 	free(f->refs);
-	free(f->reloads);
 	free(f->want);
 	free(f);
 }

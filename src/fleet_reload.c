@@ -100,7 +100,6 @@ static void on_reload(struct rtapi *api, void *arg)
 	size_t i, n = 0;
 	char what[2 * STAT_NAME_MAX + 32];
 
-	f->reloads[ref->lb]++;
 	for (i = 0; i < f->nwant; i++) {
 		const struct fleet_want *w = &f->want[i];
 		struct rtcmd cmd;
@@ -136,9 +135,4 @@ void fleet_reload_init(struct fleet *f, size_t lb)
 	f->refs[lb].f = f;
 	f->refs[lb].lb = lb;
 	rtapi_on_reload(f->api[lb], on_reload, &f->refs[lb]);
-}
-
-unsigned fleet_reloads(const struct fleet *f, size_t lb)
-{
-	return f->reloads[lb];
 }

@@ -26,7 +26,6 @@ struct journal {
 	uv_loop_t *loop;
 	uv_file fd;
 	char path[512];
-	char id[64];
 	struct jrec *head, *tail;	/* queued */
 	struct jrec *batch;		/* being written */
 	char *buf;			/* the batch, concatenated */
@@ -105,7 +104,7 @@ static int write_all(int fd, const char *p, size_t n)
 struct journal *journal_create(uv_loop_t *loop, json_t *first,
 			       struct cut_err *err)
 {
-	char dir[512], runs[560];
+	char dir[512], runs[560], id[64];
 	struct journal *j;
 	struct tm tm;
 	time_t now = time(NULL);
@@ -126,10 +125,10 @@ struct journal *journal_create(uv_loop_t *loop, json_t *first,
 		return NULL;
 	}
 	localtime_r(&now, &tm);
-	snprintf(j->id, sizeof(j->id), "%04d%02d%02d-%02d%02d%02d-%ld",
+	snprintf(id, sizeof(id), "%04d%02d%02d-%02d%02d%02d-%ld",
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		 tm.tm_min, tm.tm_sec, (long)getpid());
-	snprintf(j->path, sizeof(j->path), "%s/%s.jsonl", runs, j->id);
+	snprintf(j->path, sizeof(j->path), "%s/%s.jsonl", runs, id);
 	j->fd = open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
 		     0600);
 	if (j->fd < 0) {
@@ -138,7 +137,7 @@ struct journal *journal_create(uv_loop_t *loop, json_t *first,
 		free(j);
 		return NULL;
 	}
-	json_object_set_new(first, "id", json_string(j->id));
+	json_object_set_new(first, "id", json_string(id));
 	line = render(first, &len);
 	rc = line == NULL ? UV_ENOMEM : write_all(j->fd, line, len);
 	if (rc == 0 && fdatasync(j->fd) != 0)
@@ -165,17 +164,12 @@ struct journal *journal_reopen(uv_loop_t *loop, const char *path,
 			       struct cut_err *err)
 {
 	struct journal *j = journal_alloc(loop);
-	const char *base;
 
 	if (j == NULL) {
 		cut_err_set(err, UV_ENOMEM, "journal", NULL);
 		return NULL;
 	}
 	snprintf(j->path, sizeof(j->path), "%s", path);
-	base = strrchr(path, '/');
-	snprintf(j->id, sizeof(j->id), "%s", base ? base + 1 : path);
-	if (strlen(j->id) > 6 && strcmp(j->id + strlen(j->id) - 6, ".jsonl") == 0)
-		j->id[strlen(j->id) - 6] = '\0';
 	j->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
 	if (j->fd < 0) {
 		cut_err_set(err, -errno, path, "cannot open the journal %s: %s",
@@ -184,16 +178,6 @@ struct journal *journal_reopen(uv_loop_t *loop, const char *path,
 		return NULL;
 	}
 	return j;
-}
-
-const char *journal_path(const struct journal *j)
-{
-	return j->path;
-}
-
-const char *journal_id(const struct journal *j)
-{
-	return j->id;
 }
 
 /* ---- queueing ------------------------------------------------------------- */

@@ -57,7 +57,6 @@ static int read_run(struct journal_run *r, json_t *rec, int line,
 	copy(r->backend, sizeof(r->backend), str(rec, "backend"));
 	copy(r->host, sizeof(r->host), str(rec, "host"));
 	r->pid = json_integer_value(json_object_get(rec, "pid"));
-	r->started_ms = json_integer_value(json_object_get(rec, "t"));
 	if (r->kind[0] == '\0' || r->backend[0] == '\0' ||
 	    !json_is_string(json_object_get(rec, "plan_text")))
 		return cut_err_set(err, CUT_EPROTO, r->path, "%s:%d: the \"run\" "
@@ -114,7 +113,6 @@ static int read_record(struct journal_run *r, json_t *rec, int line,
 		s = journal_run_srv(r, str(rec, "server"));
 		if (str(rec, "state")[0] != '\0')
 			copy(s->state, sizeof(s->state), str(rec, "state"));
-		s->intent = strcmp(ev, "intent") == 0;
 		if (strcmp(ev, "state") == 0)
 			s->hook_pid = 0;	/* its stage is over */
 	} else if (strcmp(ev, "hook") == 0) {
@@ -124,11 +122,9 @@ static int read_record(struct journal_run *r, json_t *rec, int line,
 									 "pid"));
 	} else if (strcmp(ev, "resume") == 0) {
 		r->ended = false;
-		r->resumes++;
 	} else if (strcmp(ev, "end") == 0) {
 		r->ended = true;
 		copy(r->end_status, sizeof(r->end_status), str(rec, "status"));
-		copy(r->end_reason, sizeof(r->end_reason), str(rec, "reason"));
 	}
 	return 0;
 }
@@ -262,9 +258,8 @@ int journal_list(char ***paths, size_t *n, struct cut_err *err)
 		if (t == NULL)
 			break;
 		v = t;
-		if ((v[cnt] = malloc(strlen(runs) + l + 2)) == NULL)
+		if (asprintf(&v[cnt], "%s/%s", runs, d->d_name) < 0)
 			break;
-		sprintf(v[cnt], "%s/%s", runs, d->d_name);
 		cnt++;
 	}
 	closedir(dh);

@@ -4,6 +4,7 @@
 #include "roll_resume.h"
 #include "cli.h"
 #include "log.h"
+#include "runlock.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -53,12 +54,23 @@ int roll_resume_find(const char *arg, struct journal_run *out,
 {
 	char **paths;
 	size_t n, i, found = 0;
+	bool ambiguous = false;	/* open runs of several backends */
 	char list[1024] = "";
 	size_t used = 0;
 	int rc;
 
 	if (arg != NULL && ends_with(arg, ".jsonl"))
 		return load_open(arg, out, err);
+	if (arg != NULL && strchr(arg, '/') == NULL) {
+		/* A run id names its journal. */
+		char dir[512], path[600];
+
+		if (runlock_state_dir(dir, sizeof(dir), err) != 0)
+			return err->code;
+		snprintf(path, sizeof(path), "%s/runs/%s.jsonl", dir, arg);
+		if (access(path, F_OK) == 0)
+			return load_open(path, out, err);
+	}
 	if ((rc = journal_list(&paths, &n, err)) != 0)
 		return rc;
 	memset(out, 0, sizeof(*out));
@@ -71,22 +83,8 @@ int roll_resume_find(const char *arg, struct journal_run *out,
 			LOG_WARN("skipping %s", e2.msg);
 			continue;
 		}
-		if (arg != NULL && strcmp(jr.id, arg) != 0 &&
-		    !same_file(jr.plan_path, arg)) {
-			journal_run_free(&jr);
-			continue;
-		}
-		if (arg != NULL && strcmp(jr.id, arg) == 0 &&
+		if ((arg != NULL && !same_file(jr.plan_path, arg)) ||
 		    !journal_run_open(&jr)) {
-			cut_err_set(err, CUT_EUSAGE, jr.path, "run %s (%s) ended "
-				    "%s: nothing to resume", jr.id,
-				    jr.plan_path, jr.end_status);
-			journal_run_free(&jr);
-			journal_run_free(out);
-			journal_list_free(paths, n);
-			return CUT_EUSAGE;
-		}
-		if (!journal_run_open(&jr)) {
 			journal_run_free(&jr);
 			continue;
 		}
@@ -101,7 +99,7 @@ int roll_resume_find(const char *arg, struct journal_run *out,
 		/* Another unfinished run of the same backend is older
 		 * history; of another backend, the operator must choose. */
 		if (arg == NULL && strcmp(jr.backend, out->backend) != 0)
-			found = 1000;
+			ambiguous = true;
 		journal_run_free(&jr);
 	}
 	journal_list_free(paths, n);
@@ -109,7 +107,7 @@ int roll_resume_find(const char *arg, struct journal_run *out,
 		return cut_err_set(err, CUT_EUSAGE, "resume", "no unfinished "
 				   "run%s%s in the state directory", arg ? " for " : "",
 				   arg ? arg : "");
-	if (found >= 1000) {
+	if (ambiguous) {
 		journal_run_free(out);
 		return cut_err_set(err, CUT_EUSAGE, "resume", "several "
 				   "unfinished runs; name one (run id or plan "

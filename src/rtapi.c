@@ -416,6 +416,7 @@ static void handshake_reply(struct rtapi *api, const char *text, size_t len)
 	struct reply_class rc;
 	struct cut_err err;
 	char why[200], cmd[72];
+	bool reloaded = false;
 	int level;
 
 	switch (api->hs) {
@@ -470,16 +471,9 @@ static void handshake_reply(struct rtapi *api, const char *text, size_t len)
 		}
 		if (other)
 			api->generation++;
+		reloaded = other;
 		api->info = info;
 		api->have_info = true;
-		if (other && api->on_reload != NULL) {
-			api->hs++;
-			api->st = CONN_READY;
-			api->rechecking = false;
-			api->on_reload(api, api->reload_arg);
-			conn_pump(api);
-			return;
-		}
 		break;
 	}
 	case HS_DONE:
@@ -492,6 +486,9 @@ static void handshake_reply(struct rtapi *api, const char *text, size_t len)
 		LOG_DEBUG("lb=%s connected: pid=%lld level=%d", api->addr.spec,
 			  (long long)api->info.pid, (int)api->level);
 	}
+	/* Before anything queued goes to the new process. */
+	if (reloaded && api->on_reload != NULL)
+		api->on_reload(api, api->reload_arg);
 	conn_pump(api);
 }
 
