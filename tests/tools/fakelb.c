@@ -36,8 +36,8 @@
  *               client goes away; with --size, a reply of that many bytes,
  *               properly framed
  *   disconnect  close the connection on receipt, without answering
- *   noprompt    the reply without the "> " prompt, then silence (the
- *               connection stays open and reads nothing more)
+ *   noprompt    the reply and its "\n" but not the "> " prompt, then
+ *               silence (the connection stays open, reads nothing more)
  *   wrong-pid   `show info` reports another Pid and Start_time_sec each time
  *   error       "[3]: No such server." (or the matching 2.6 error text) to
  *               set commands, as HAProxy does for a server that vanished
@@ -800,9 +800,10 @@ static bool handle_line(struct fake *fk, struct conn *c, const char *line)
 		ob_add(&full, body.data + cut, body.len - cut);
 		frame(c, &full);
 	} else if (fk->fault == FAULT_NOPROMPT) {
+		/* The output and its "\n", but no "> " (in non-interactive
+		 * mode: no close either). */
 		ob_add(&full, body.data, body.len);
-		if (!c->prompt && body.len == 0)
-			ob_puts(&full, "\n");
+		ob_puts(&full, "\n");
 		c->mute = true;
 	} else {
 		ob_add(&full, body.data, body.len);
