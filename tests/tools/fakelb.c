@@ -327,6 +327,8 @@ static void ob_reserve(struct obuf *b, size_t extra)
 
 static void ob_add(struct obuf *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return;		/* p may be NULL (an empty buffer's data) */
 	ob_reserve(b, n);
 	memcpy(b->data + b->len, p, n);
 	b->len += n;
