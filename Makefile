@@ -3,6 +3,8 @@
 #   make            build ./cutover
 #   make test       install missing Debian packages, then unit + end-to-end
 #                   tests, plain and under ASan+UBSan; ends with a summary line
+#   make valgrind   unit + end-to-end tests with every cutover run under
+#                   valgrind memcheck (slow; never part of make test)
 #   make bench      side-by-side benchmarks (never part of make test)
 #   make demo       run cutover live on haproxy-example.cfg
 #
@@ -38,7 +40,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: all deps test unit e2e tools bench demo clean check-style
+.PHONY: all deps test unit e2e tools bench demo clean check-style valgrind
 
 all: cutover
 
@@ -80,6 +82,10 @@ test: deps
 
 unit: cutover unit-bins
 	@sh tests/run.sh --unit-only
+
+# Plain build; logs in build/valgrind/. E2E_TIME_MULT=N to slow down more.
+valgrind: deps
+	@sh tests/run.sh --valgrind
 
 bench: deps
 	@sh tests/bench/run.sh

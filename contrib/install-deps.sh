@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="gcc make pkg-config libuv1-dev libjansson-dev libcurl4-openssl-dev \
-libyaml-dev libcmocka-dev haproxy socat curl procps jq"
+libyaml-dev libcmocka-dev haproxy socat curl procps jq valgrind"
 
 missing=""
 for p in $PKGS; do
