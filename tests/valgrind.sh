@@ -16,5 +16,6 @@ dir=${VALGRIND_LOGDIR:-$REPO/build/valgrind}
 mkdir -p "$dir" || exit 2
 exec valgrind --leak-check=full --show-leak-kinds=definite,indirect \
 	--errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
-	--track-fds=no --log-file="$dir/${VALGRIND_TEST:-cutover}-%p.log" \
+	--track-fds=no --child-silent-after-fork=yes \
+	--log-file="$dir/${VALGRIND_TEST:-cutover}-%p.log" \
 	"$prog" "$@"
