@@ -279,8 +279,8 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logf_(const char *fmt, ...)
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -674,7 +674,7 @@ static void conn_close(struct fake *fk, size_t slot, const char *why)
 {
 	struct conn *c = fk->conns[slot];
 
-	logf_("conn %u: closed (%s)", c->id, why);
+	say("conn %u: closed (%s)", c->id, why);
 	close(c->fd);
 	ob_free(&c->out);
 	free(c);
@@ -733,7 +733,7 @@ static bool handle_line(struct fake *fk, struct conn *c, const char *line)
 		match = true;
 	match = match && fk->fault != FAULT_NONE;
 	faulty = match && c->good >= fk->after;
-	logf_("conn %u: cmd '%s'%s%s", c->id, line, faulty ? " fault " : "",
+	say("conn %u: cmd '%s'%s%s", c->id, line, faulty ? " fault " : "",
 	      faulty ? fault_names[fk->fault] : "");
 	if (!faulty) {
 		keep = run_command(fk, c, &body, line, false);
@@ -934,7 +934,7 @@ static void accept_one(struct fake *fk, int lfd)
 	c->fd = fd;
 	c->id = ++fk->next_conn_id;
 	fk->conns[slot] = c;
-	logf_("conn %u: accepted", c->id);
+	say("conn %u: accepted", c->id);
 }
 
 /* ---- setup ------------------------------------------------------------------------ */
@@ -1141,7 +1141,7 @@ int main(int argc, char **argv)
 		fprintf(pf, "%ld\n", (long)getpid());
 		fclose(pf);
 	}
-	logf_("fault %s on '%s' after %u, backend %s with %zu servers",
+	say("fault %s on '%s' after %u, backend %s with %zu servers",
 	      fault_names[fk.fault], fk.on != NULL ? fk.on : "(default)",
 	      fk.after, fk.backend, fk.nsrv);
 	printf("listening %s\n", path);
@@ -1212,6 +1212,6 @@ int main(int argc, char **argv)
 	for (i = 0; i < nl; i++)
 		close(lfd[i]);
 	unlink(path);
-	logf_("signal %d, stopped", (int)stop_signal);
+	say("signal %d, stopped", (int)stop_signal);
 	return 0;
 }
