@@ -208,6 +208,13 @@ for mode in $FAULTS; do
 	done
 done
 
+# A dry run sends no change at all, so a fault on changes does not touch it.
+start_fake --fault disconnect --on "set server"
+# shellcheck disable=SC2086
+run "disconnect on 'set server': rollout --dry-run" 0 "$LBT" "--lb $REAL --lb $FAKE" -- ${CMD[rollout]}
+fake_got_no_change "disconnect on 'set server': rollout --dry-run"
+real_unchanged "disconnect on 'set server': rollout --dry-run"
+
 # ---- the fault on the polls of a wait ----------------------------------------
 # An LB that fails a poll is unknown for that round, never drained: the
 # wait reaches its timeout (exit 4) and says which LB failed and how.
