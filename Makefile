@@ -4,6 +4,8 @@
 #   make test       install missing Debian packages, then unit + end-to-end
 #                   tests, plain and under ASan+UBSan, and 3 s of each
 #                   fuzzer; ends with a summary line
+#   make valgrind   unit + end-to-end tests with every cutover run under
+#                   valgrind memcheck (slow; never part of make test)
 #   make bench      side-by-side benchmarks (never part of make test)
 #   make demo       run cutover live on haproxy-example.cfg
 #   make fuzz       build the libFuzzer targets of tests/fuzz/ with clang
@@ -58,7 +60,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_DIR)/%)
 
 .PHONY: all deps test unit e2e tools bench demo clean check-style fuzz \
-	fuzz-bins
+	fuzz-bins valgrind
 
 all: cutover
 
@@ -114,6 +116,10 @@ test: deps
 
 unit: cutover unit-bins
 	@sh tests/run.sh --unit-only
+
+# Plain build; logs in build/valgrind/. E2E_TIME_MULT=N to slow down more.
+valgrind: deps
+	@sh tests/run.sh --valgrind
 
 bench: deps
 	@sh tests/bench/run.sh

@@ -8,7 +8,7 @@ set -eu
 
 PKGS="gcc make pkg-config libuv1-dev libjansson-dev libcurl4-openssl-dev \
 libyaml-dev libcmocka-dev haproxy socat curl procps jq clang \
-libclang-rt-14-dev"
+libclang-rt-14-dev valgrind"
 
 missing=""
 for p in $PKGS; do

@@ -297,9 +297,9 @@ static void read_stat(struct fleet_wait *w, size_t lb, struct fleet_obs *o,
 		return;
 	}
 	row = stat_table_find(&tab, t->backend, t->server);
-	if (row == NULL)
+	if (row == NULL) {
 		note_why(w, lb, "no longer lists %s/%s", t->backend, t->server);
-	if (row != NULL) {
+	} else {
 		o->known = true;
 		o->admin = stat_admin_from_status(row->status);
 		o->sessions = (row->scur > 0 ? row->scur : 0) +
@@ -332,9 +332,9 @@ static void read_state(struct fleet_wait *w, size_t lb, struct fleet_obs *o,
 		return;
 	}
 	row = srvstate_find(&tab, t->backend, t->server);
-	if (row == NULL)
+	if (row == NULL) {
 		note_why(w, lb, "no longer lists %s/%s", t->backend, t->server);
-	if (row != NULL) {
+	} else {
 		o->known = true;
 		o->admin = row->admin;
 	}

@@ -9,6 +9,11 @@
 #   tests/run.sh              everything
 #   tests/run.sh --unit-only  unit tests, plain build only
 #   tests/run.sh --fuzz-only  the short fuzz runs only
+#   tests/run.sh --valgrind   unit and e2e tests, plain build only, every
+#                             unit test binary and every cutover run under
+#                             valgrind memcheck (tests/valgrind.sh, make
+#                             valgrind); E2E_TIME_MULT defaults to 4; a
+#                             valgrind log with errors counts as a failure
 #   E2E_ONLY=03 tests/run.sh  only e2e tests whose name starts with 03
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -16,6 +21,25 @@ REPO=$(pwd)
 JOBS=$(nproc 2>/dev/null || echo 2)
 LOGDIR=${TEST_LOGDIR:-build/test-logs}
 mkdir -p "$LOGDIR"
+
+VALGRIND=0
+if [ "${1:-}" = "--valgrind" ]; then
+	VALGRIND=1
+	LOGDIR=${TEST_LOGDIR:-build/test-logs/valgrind}
+	VALGRIND_LOGDIR=$REPO/build/valgrind
+	export VALGRIND_LOGDIR
+	E2E_TIME_MULT=${E2E_TIME_MULT:-4}
+	export E2E_TIME_MULT
+	mkdir -p "$LOGDIR"
+	rm -rf "$VALGRIND_LOGDIR"
+	mkdir -p "$VALGRIND_LOGDIR"
+fi
+# An e2e test gets 300 s, times E2E_TIME_MULT.
+E2E_LIMIT=$(awk -v m="${E2E_TIME_MULT:-1}" 'BEGIN { printf "%d\n", 300 * m }')
+
+# E2E tests that cannot work under valgrind, skipped in that run only,
+# each with its reason: "NN-name:reason" lines.
+VALGRIND_SKIP=""
 
 passed=0
 failed=0
@@ -50,7 +74,13 @@ run_unit() {
 		[ -x "$t" ] || continue
 		name="$2$(basename "$t")"
 		log="$LOGDIR/$name.log"
-		CUTOVER_TEST_DATA="$REPO/tests/unit/data" "$t" >"$log" 2>&1
+		if [ "$VALGRIND" = 1 ]; then
+			CUTOVER_TEST_DATA="$REPO/tests/unit/data" \
+				VALGRIND_PROG="$REPO/$t" VALGRIND_TEST="unit-$name" \
+				sh tests/valgrind.sh >"$log" 2>&1
+		else
+			CUTOVER_TEST_DATA="$REPO/tests/unit/data" "$t" >"$log" 2>&1
+		fi
 		rc=$?
 		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
 		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
@@ -76,8 +106,17 @@ run_e2e() {
 		case "$base" in "${E2E_ONLY:-}"*) ;; *) continue ;; esac
 		name="$2$base"
 		log="$LOGDIR/$name.log"
-		CUTOVER="$REPO/$1/cutover" TOOLS="$REPO/$1/tools" \
-			timeout 300 bash "$t" >"$log" 2>&1
+		cutover="$REPO/$1/cutover"
+		if [ "$VALGRIND" = 1 ]; then
+			why=$(echo "$VALGRIND_SKIP" | sed -n "s/^$base://p")
+			if [ -n "$why" ]; then
+				echo "e2e  $name: skipped under valgrind: $why"
+				continue
+			fi
+			cutover="$REPO/tests/valgrind.sh"
+		fi
+		CUTOVER="$cutover" TOOLS="$REPO/$1/tools" VALGRIND_TEST="$base" \
+			timeout "$E2E_LIMIT" bash "$t" >"$log" 2>&1
 		rc=$?
 		line=$(grep -E '^[A-Za-z0-9_.-]+: [0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
 		p=$(echo "$line" | sed -n 's/.*: \([0-9]*\) passed.*/\1/p')
@@ -133,10 +172,42 @@ run_fuzz() {
 	done
 }
 
+# Every valgrind log with an error in it is one failure, named.
+valgrind_summary() {
+	bad=0
+	total=0
+	list=""
+	for f in "$VALGRIND_LOGDIR"/*.log; do
+		[ -f "$f" ] || continue
+		total=$((total + 1))
+		what=$(grep -E -m 1 'ERROR SUMMARY: [1-9]|definitely lost: [1-9]|indirectly lost: [1-9]|Invalid (read|write|free)|uninitialised|Mismatched free|overlap' "$f" |
+			sed 's/^==[0-9]*== *//')
+		[ -n "$what" ] || continue
+		bad=$((bad + 1))
+		list="$list
+  ${f#"$REPO"/}: $what"
+	done
+	echo "valgrind: $bad of $total reports with errors$list"
+	if [ "$bad" -gt 0 ]; then
+		add_counts 0 "$bad"
+		note_fail "$bad valgrind report(s) with errors (see above)"
+	fi
+}
+
 if [ "${1:-}" = "--unit-only" ]; then
 	build "" build "" && run_unit build ""
 elif [ "${1:-}" = "--fuzz-only" ]; then
 	run_fuzz
+elif [ "$VALGRIND" = 1 ]; then
+	if ! command -v valgrind >/dev/null 2>&1; then
+		echo "valgrind not found (apt-get install valgrind)" >&2
+		exit 2
+	fi
+	if build "" build ""; then
+		run_unit build ""
+		run_e2e build ""
+	fi
+	valgrind_summary
 else
 	if build "" build ""; then
 		run_unit build ""

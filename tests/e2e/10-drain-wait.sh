@@ -25,8 +25,11 @@ held_server() {
 	return 1
 }
 
+# Request times scale with E2E_TIME_MULT: a slow (valgrind) cutover must
+# still find them in flight.
+HELD_MS=$(_e2e_ms 1)
 bg_run slow bash -c "curl -s -o '$T/slow.body' -w '%{http_code}' \
-	'http://127.0.0.1:$FEPORT_lb1/slow?ms=1000'; echo \" \$(date +%s%N)\""
+	'http://127.0.0.1:$FEPORT_lb1/slow?ms=$HELD_MS'; echo \" \$(date +%s%N)\""
 wait_for "slow request reaches a server" 5 held_server
 SRV=$(held_server)
 
@@ -37,7 +40,7 @@ bg_wait slow 10
 code=${OUT%% *}
 curl_end=${OUT##* }
 assert_eq "held request answered 200" 200 "$code"
-assert_match "held request came from the drained server" "slow=1000" "$(cat "$T/slow.body")"
+assert_match "held request came from the drained server" "slow=$HELD_MS" "$(cat "$T/slow.body")"
 if [ "$curl_end" -le "$drain_end" ]; then
 	ok "drain --wait did not return before the request completed"
 else
@@ -47,7 +50,7 @@ fi
 # Not a benchmark (make bench measures the reaction); a bound ten times
 # the target, to tell "reacts to the sessions" from "sleeps on a timer".
 lag_ms=$(((drain_end - curl_end) / 1000000))
-if [ "$lag_ms" -lt 1000 ]; then
+if [ "$lag_ms" -lt "$(_e2e_ms 1)" ]; then
 	ok "drain --wait returned soon after the last session ($lag_ms ms)"
 else
 	not_ok "drain --wait returned $lag_ms ms after the last session"
@@ -60,7 +63,7 @@ assert_eq "other server untouched on lb1" ready "$(srv_admin lb1 "app/$OTHER")"
 
 # Deadline: a request held 3 s on the other server, drain with 300 ms.
 bg_run slow2 curl -s -o /dev/null -w '%{http_code}' \
-	"http://127.0.0.1:$FEPORT_lb2/slow?ms=3000"
+	"http://127.0.0.1:$FEPORT_lb2/slow?ms=$(_e2e_ms 3)"
 wait_for "second slow request on $OTHER" 5 \
 	output_is 1 srv_scur lb2 "app/$OTHER"
 assert_rc "drain --wait past its deadline exits 4" 4 \
@@ -84,8 +87,8 @@ assert_eq "maint on lb2" maint "$(srv_admin lb2 "app/$SRV")"
 
 # A server that someone puts back while we wait: exit 1, named.
 assert_rc "undrain" 0 "$CUTOVER" "${LBS[@]}" undrain "app/$SRV"
-bg_run slow3 curl -s -o /dev/null "http://127.0.0.1:$FEPORT_lb1/slow?ms=2000"
-bg_run slow4 curl -s -o /dev/null "http://127.0.0.1:$FEPORT_lb1/slow?ms=2000"
+bg_run slow3 curl -s -o /dev/null "http://127.0.0.1:$FEPORT_lb1/slow?ms=$(_e2e_ms 2)"
+bg_run slow4 curl -s -o /dev/null "http://127.0.0.1:$FEPORT_lb1/slow?ms=$(_e2e_ms 2)"
 wait_for "both servers busy" 5 output_is 1 srv_scur lb1 "app/$SRV"
 bg_run drainer "$CUTOVER" "${LBS[@]}" drain "app/$SRV" --wait --timeout 20s
 wait_for "drain applied" 5 output_is drain srv_admin lb2 "app/$SRV"

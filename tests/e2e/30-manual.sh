@@ -98,7 +98,13 @@ assert_rc "status of an unknown name: exit 2" 2 "$CUTOVER" status nope
 
 # --watch: refreshes until interrupted, then exits 0.
 bg_run watch "$CUTOVER" status app --watch --interval 200ms
-sleep 1
+# Interrupt once it has drawn twice, not after a fixed time: a background
+# job starts with SIGINT ignored until cutover installs its handler, and a
+# slow start (valgrind) would lose a signal sent before that.
+refreshes() {
+	[ "$(grep -c '^BACKEND/SERVER' "$T/bg-watch.out")" -ge 2 ]
+}
+wait_for "watch drew twice" 10 refreshes
 kill -INT "$BGPID_watch"
 bg_wait watch 5
 assert_eq "watch exits 0 on SIGINT" 0 "$RC"

@@ -36,8 +36,8 @@
  *               client goes away; with --size, a reply of that many bytes,
  *               properly framed
  *   disconnect  close the connection on receipt, without answering
- *   noprompt    the reply without the "> " prompt, then silence (the
- *               connection stays open and reads nothing more)
+ *   noprompt    the reply and its "\n" but not the "> " prompt, then
+ *               silence (the connection stays open, reads nothing more)
  *   wrong-pid   `show info` reports another Pid and Start_time_sec each time
  *   error       "[3]: No such server." (or the matching 2.6 error text) to
  *               set commands, as HAProxy does for a server that vanished
@@ -279,8 +279,8 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logf_(const char *fmt, ...)
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -327,6 +327,8 @@ static void ob_reserve(struct obuf *b, size_t extra)
 
 static void ob_add(struct obuf *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return;		/* p may be NULL (an empty buffer's data) */
 	ob_reserve(b, n);
 	memcpy(b->data + b->len, p, n);
 	b->len += n;
@@ -672,7 +674,7 @@ static void conn_close(struct fake *fk, size_t slot, const char *why)
 {
 	struct conn *c = fk->conns[slot];
 
-	logf_("conn %u: closed (%s)", c->id, why);
+	say("conn %u: closed (%s)", c->id, why);
 	close(c->fd);
 	ob_free(&c->out);
 	free(c);
@@ -731,7 +733,7 @@ static bool handle_line(struct fake *fk, struct conn *c, const char *line)
 		match = true;
 	match = match && fk->fault != FAULT_NONE;
 	faulty = match && c->good >= fk->after;
-	logf_("conn %u: cmd '%s'%s%s", c->id, line, faulty ? " fault " : "",
+	say("conn %u: cmd '%s'%s%s", c->id, line, faulty ? " fault " : "",
 	      faulty ? fault_names[fk->fault] : "");
 	if (!faulty) {
 		keep = run_command(fk, c, &body, line, false);
@@ -800,9 +802,10 @@ static bool handle_line(struct fake *fk, struct conn *c, const char *line)
 		ob_add(&full, body.data + cut, body.len - cut);
 		frame(c, &full);
 	} else if (fk->fault == FAULT_NOPROMPT) {
+		/* The output and its "\n", but no "> " (in non-interactive
+		 * mode: no close either). */
 		ob_add(&full, body.data, body.len);
-		if (!c->prompt && body.len == 0)
-			ob_puts(&full, "\n");
+		ob_puts(&full, "\n");
 		c->mute = true;
 	} else {
 		ob_add(&full, body.data, body.len);
@@ -931,7 +934,7 @@ static void accept_one(struct fake *fk, int lfd)
 	c->fd = fd;
 	c->id = ++fk->next_conn_id;
 	fk->conns[slot] = c;
-	logf_("conn %u: accepted", c->id);
+	say("conn %u: accepted", c->id);
 }
 
 /* ---- setup ------------------------------------------------------------------------ */
@@ -1138,7 +1141,7 @@ int main(int argc, char **argv)
 		fprintf(pf, "%ld\n", (long)getpid());
 		fclose(pf);
 	}
-	logf_("fault %s on '%s' after %u, backend %s with %zu servers",
+	say("fault %s on '%s' after %u, backend %s with %zu servers",
 	      fault_names[fk.fault], fk.on != NULL ? fk.on : "(default)",
 	      fk.after, fk.backend, fk.nsrv);
 	printf("listening %s\n", path);
@@ -1209,6 +1212,6 @@ int main(int argc, char **argv)
 	for (i = 0; i < nl; i++)
 		close(lfd[i]);
 	unlink(path);
-	logf_("signal %d, stopped", (int)stop_signal);
+	say("signal %d, stopped", (int)stop_signal);
 	return 0;
 }
