@@ -15,7 +15,7 @@ closes, or a connect that fails, before that is a failed attempt, retried
 after --reconnect-delay + up to --jitter seconds (default 0.1 + 0.2).
 
 --status FILE is rewritten (atomically) every 200 ms with one line
-"connected=N cut=N failures=N". At --until-file (polled every 100 ms),
+"connected=N cut=N cuts=N failures=N". At --until-file (polled every 100 ms),
 SIGTERM or SIGINT: every connected client publishes one message (QoS 1)
 to its own topic and waits up to 10 s for it to come back through the
 broker, then all disconnect. The report, on stdout and in --report FILE,
@@ -189,8 +189,10 @@ class Run:
     def write_status(self):
         if self.a.status:
             cut = sum(1 for cl in self.clients if cl.was_cut)
-            self.write_atomic(self.a.status, "connected=%d cut=%d failures=%d\n"
-                              % (self.connected(), cut, self.failures))
+            self.write_atomic(self.a.status,
+                              "connected=%d cut=%d cuts=%d failures=%d\n"
+                              % (self.connected(), cut, self.cuts,
+                                 self.failures))
 
     async def misc(self):
         while True:
