@@ -19,6 +19,7 @@ set -eu
 E2E_DEADLINE=${E2E_DEADLINE:-240}
 E2E_CMD_TIMEOUT=${E2E_CMD_TIMEOUT:-180}
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/recipes-lib.sh"
 . "$(dirname "$0")/xmpp/ejabberd-lib.sh"
 e2e_init 60-recipe-ejabberd
 
@@ -81,27 +82,20 @@ beam2=$(cat "$T/ej/ej2/ejabberd.pid")
 # The recipe's plan as it is, but for the LB, where the hooks are,
 # shorter times and one passing probe instead of two (every change is
 # checked to apply).
-cp "$RECIPE/plan.yaml" "$T/plan.yaml"
-recipe_sed() {
-	grep -qE "$1" "$T/plan.yaml" || e2e_bail "recipe plan has no /$1/"
-	sed -i -E "s|$1|$2|" "$T/plan.yaml"
-}
-recipe_sed '^load_balancers: .*' "load_balancers: [unix:$T/lb1.sock]"
-sed -i "s|/usr/local/lib/cutover/recipes/ejabberd|$RECIPE|g" "$T/plan.yaml"
-recipe_sed '^  timeout: 2m ' '  timeout: 1s '
-recipe_sed '^  timeout: 10m ' '  timeout: 2m '
-recipe_sed '^  rise: 2' '  rise: 1'
-recipe_sed '^  interval: 2s' '  interval: 300ms'
-recipe_sed '^  deadline: 10m' '  deadline: 2m'
-recipe_sed '^  for: 1m ' '  for: 2s '
-echo "# plan: $(diff "$RECIPE/plan.yaml" "$T/plan.yaml" | grep -c '^>') lines changed from the recipe"
+recipe_plan ejabberd plan.yaml "$T/plan.yaml" "$T/lb1.sock"
+recipe_sed "$T/plan.yaml" '^  timeout: 2m ' '  timeout: 1s '
+recipe_sed "$T/plan.yaml" '^  timeout: 10m ' '  timeout: 2m '
+recipe_sed "$T/plan.yaml" '^  rise: 2' '  rise: 1'
+recipe_sed "$T/plan.yaml" '^  interval: 2s' '  interval: 300ms'
+recipe_sed "$T/plan.yaml" '^  deadline: 10m' '  deadline: 2m'
+recipe_sed "$T/plan.yaml" '^  for: 1m ' '  for: 2s '
 
 export EJABBERDCTL="$EJCTL"
 export EJABBERD_NODE='%s@localhost'
 export EJABBERD_INSTALL="$E2E_LIB_DIR/xmpp/install-release.sh $T %s 23.01-cutover2"
 export EJABBERD_EXPECT_VERSION=23.01-cutover2
-export EJABBERD_PROBE_JID=probe@localhost EJABBERD_PROBE_PASSWORD=probe-pw
-export EJABBERD_PROBE_TLS=0 EJABBERD_WAIT=60
+export XMPP_PROBE_JID=probe@localhost XMPP_PROBE_PASSWORD=probe-pw
+export XMPP_PROBE_TLS=0 EJABBERD_WAIT=60
 t0=$(now_ms)
 assert_rc "the ejabberd recipe upgrades both nodes" 0 \
 	"$CUTOVER" rollout "$T/plan.yaml" --yes

@@ -17,6 +17,7 @@
 set -eu
 E2E_DEADLINE=${E2E_DEADLINE:-180}
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/recipes-lib.sh"
 . "$(dirname "$0")/mqtt/mosquitto-lib.sh"
 e2e_init 61-recipe-mosquitto
 
@@ -78,18 +79,12 @@ echo "# before: $(cat "$T/mqtt.status"); mq1 $(srv_scur lb1 mqtt/mq1), mq2 $(srv
 
 # The recipe's plan as it is, but for the LB, where the hooks are,
 # shorter times and one passing probe (every change is checked to apply).
-cp "$RECIPE/plan.yaml" "$T/plan.yaml"
-recipe_sed() {
-	grep -qE "$1" "$T/plan.yaml" || e2e_bail "recipe plan has no /$1/"
-	sed -i -E "s|$1|$2|" "$T/plan.yaml"
-}
-recipe_sed '^load_balancers: .*' "load_balancers: [unix:$T/lb1.sock]"
-sed -i "s|/usr/local/lib/cutover/recipes/mosquitto|$RECIPE|g" "$T/plan.yaml"
-recipe_sed '^  timeout: 30s ' '  timeout: 500ms '
-recipe_sed '^  shed_rate: 100/s ' "  shed_rate: $RATE/s "
-recipe_sed '^  rise: 2' '  rise: 1'
-recipe_sed '^  interval: 1s' '  interval: 200ms'
-recipe_sed '^  for: 30s ' '  for: 2s '
+recipe_plan mosquitto plan.yaml "$T/plan.yaml" "$T/lb1.sock"
+recipe_sed "$T/plan.yaml" '^  timeout: 30s ' '  timeout: 500ms '
+recipe_sed "$T/plan.yaml" '^  shed_rate: 100/s ' "  shed_rate: $RATE/s "
+recipe_sed "$T/plan.yaml" '^  rise: 2' '  rise: 1'
+recipe_sed "$T/plan.yaml" '^  interval: 1s' '  interval: 200ms'
+recipe_sed "$T/plan.yaml" '^  for: 30s ' '  for: 2s '
 
 export MOSQUITTO_RESTART="$E2E_LIB_DIR/mqtt/restart-mosquitto.sh $T %s"
 export MOSQUITTO_EXPECT_VERSION

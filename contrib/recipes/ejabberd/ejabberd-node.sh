@@ -17,7 +17,7 @@
 #            $EJABBERD_EXPECT_VERSION is set, it and PEER both see a
 #            cluster of both, every account PEER has is on the node too,
 #            and a real XMPP login on ADDR:PORT succeeds if
-#            $EJABBERD_PROBE_JID is set
+#            $XMPP_PROBE_JID is set
 #   status   prints what both nodes say about the cluster (for on_failure)
 #
 # SERVER, ADDR and PORT are the HAProxy server's name, address and port
@@ -40,10 +40,10 @@
 #   EJABBERD_WAIT     seconds to wait for a node to start or stop (120)
 #   EJABBERD_EXPECT_VERSION  check: the version "ejabberdctl status" must
 #                     report ("ejabberd VERSION is running in that node")
-#   EJABBERD_PROBE_JID, EJABBERD_PROBE_PASSWORD  check: an account that
-#                     logs in on ADDR:PORT (xmpp-login-check.py, python3-
-#                     slixmpp); EJABBERD_PROBE_TLS=0 for a listener without
-#                     STARTTLS, EJABBERD_PROBE_INSECURE=1 not to verify its
+#   XMPP_PROBE_JID, XMPP_PROBE_PASSWORD  check: an account that logs in
+#                     on ADDR:PORT (../common/xmpp-login-check.py, python3-
+#                     slixmpp); XMPP_PROBE_TLS=0 for a listener without
+#                     STARTTLS, XMPP_PROBE_INSECURE=1 not to verify its
 #                     certificate (connecting by address, not by name)
 # cutover sets CUTOVER_SERVER, CUTOVER_PEER, ... as well; the arguments win.
 set -u
@@ -209,13 +209,13 @@ check)
 		[ "$missing" = 0 ] ||
 			die "$NODE lacks $missing of the $(printf '%s\n' "$theirs" | grep -c .) accounts of $h that $PEERNODE has"
 	done
-	if [ -n "${EJABBERD_PROBE_JID:-}" ]; then
-		"$HERE/xmpp-login-check.py" --host "$ADDR" --port "$PORT" \
-			--jid "$EJABBERD_PROBE_JID" \
-			--password "${EJABBERD_PROBE_PASSWORD:-}" ||
+	if [ -n "${XMPP_PROBE_JID:-}" ]; then
+		"$HERE/../common/xmpp-login-check.py" --host "$ADDR" --port "$PORT" \
+			--jid "$XMPP_PROBE_JID" \
+			--password "${XMPP_PROBE_PASSWORD:-}" ||
 			die "no XMPP login on $ADDR:$PORT"
 	fi
-	say "$NODE: started, in the cluster with $PEERNODE, accounts complete${EJABBERD_PROBE_JID:+, login ok}"
+	say "$NODE: started, in the cluster with $PEERNODE, accounts complete${XMPP_PROBE_JID:+, login ok}"
 	;;
 status)
 	for s in "$SERVER" "$PEER"; do
