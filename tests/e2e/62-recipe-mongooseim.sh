@@ -26,7 +26,7 @@ for n in mim1 mim2 mim3; do
 	mkdir -p "$MIM_STANDIN/$n"
 	free_port >"$MIM_STANDIN/$n/port"
 	echo 6.2.0 >"$MIM_STANDIN/$n/version"
-	echo "$n" >>"$MIM_STANDIN/cluster"
+	echo mim >"$MIM_STANDIN/$n/cluster"
 	MIM_NODE=$n "$STANDINS/mongooseimctl" start ||
 		e2e_bail "stand-in node $n did not start"
 	specs+=("$n=$(cat "$MIM_STANDIN/$n/port")")
