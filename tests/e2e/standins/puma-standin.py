@@ -60,6 +60,17 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+class Server(ThreadingHTTPServer):
+    """Knows its connections, to end the idle ones when it stops."""
+
+    def finish_request(self, request, client_address):
+        self.conns.add(request)
+        try:
+            super().finish_request(request, client_address)
+        finally:
+            self.conns.discard(request)
+
+
 def worker(sock, version_file, ready_w):
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -67,18 +78,25 @@ def worker(sock, version_file, ready_w):
         signal.signal(s, signal.SIG_DFL)
     with open(version_file) as f:
         release = f.read().strip()
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler,
-                              bind_and_activate=False)
+    srv = Server(("127.0.0.1", 0), Handler, bind_and_activate=False)
     srv.socket.close()
     srv.socket = sock
     srv.release = release
     srv.stopping = False
+    srv.conns = set()
     srv.daemon_threads = False
     srv.block_on_close = True
 
     def stop(signum, frame):
-        # Stop accepting; requests in flight finish (server_close waits).
+        # Stop accepting; requests in flight finish with "Connection:
+        # close" (server_close waits for them); kept-alive connections
+        # waiting for a next request see it end.
         srv.stopping = True
+        for c in list(srv.conns):
+            try:
+                c.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass
         threading.Thread(target=srv.shutdown).start()
     signal.signal(signal.SIGTERM, stop)
     os.write(ready_w, b"1")
@@ -100,6 +118,10 @@ def main():
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", a.port))
     sock.listen(128)
+    # Every worker waits on this socket: non-blocking, so that the ones
+    # that lose the race for a connection go back to their loop instead
+    # of blocking in accept().
+    sock.setblocking(False)
     if a.pidfile:
         with open(a.pidfile, "w") as f:
             f.write("%d\n" % os.getpid())
