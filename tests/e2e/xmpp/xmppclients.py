@@ -24,7 +24,8 @@ the registration, or no session is bound within 20 s. A failed attempt of
 a long-lived user is retried after --reconnect-delay + up to --jitter.
 
 --status FILE is rewritten (atomically) every 200 ms with one line
-"connected=N cut=N failures=N registered=N". At --until-file (polled
+"connected=N cut=N cuts=N failures=N auth_failures=N registered=N" (cut:
+users cut at least once; cuts: connections cut). At --until-file (polled
 every 100 ms), SIGTERM or SIGINT the state is recorded, every client
 disconnects, and the report is written to stdout and --report FILE as one
 JSON object:
@@ -353,9 +354,11 @@ class Runner:
         if self.a.status:
             cut = sum(1 for st in self.users.values() if st["was_cut"])
             self.write_atomic(self.a.status,
-                              "connected=%d cut=%d failures=%d registered=%d\n"
-                              % (self.connected(), cut,
+                              "connected=%d cut=%d cuts=%d failures=%d "
+                              "auth_failures=%d registered=%d\n"
+                              % (self.connected(), cut, self.stats.cuts,
                                  self.stats.login_failures,
+                                 self.stats.auth_failures,
                                  self.stats.registered))
 
     def report(self):
