@@ -39,6 +39,9 @@ JSON object:
 
 --accounts FILE gets every account known to exist: the long-lived ones and
 each new user whose registration the server confirmed, one JID a line.
+--events FILE gets one line per event: "HH:MM:SS.mmm KIND JID DETAIL" for
+registered, login (with its duration), fail (with why) and closed.
+XMPP_DEBUG=1 logs slixmpp's debug output to stderr.
 """
 
 import argparse
@@ -448,7 +451,8 @@ def main():
     a = p.parse_args()
     if not a.host.startswith("127."):
         p.error("only 127.x.x.x hosts")
-    logging.basicConfig(level=logging.DEBUG if os.environ.get("XMPP_DEBUG") else logging.CRITICAL)
+    debug = os.environ.get("XMPP_DEBUG")
+    logging.basicConfig(level=logging.DEBUG if debug else logging.CRITICAL)
     r = Runner(a)
     if a.events:
         r.stats.events = open(a.events, "w", buffering=1)
