@@ -13,7 +13,8 @@
 #   A  ejabberdctl stop with users on it (then started again: it rejoins
 #      the cluster by itself, its Mnesia copy intact)
 #   B  ejabberdctl leave_cluster with users on it
-#   C  the node started again after leave_cluster, before join_cluster
+#   C  the node started again after leave_cluster, before join_cluster,
+#      while the other node's users reconnect (moved by a shed)
 #   D  join_cluster
 # For each: users cut, failed logins (and how many refused as
 # not-authorized), registrations; for D, the accounts registered on the
@@ -110,8 +111,12 @@ b=$(snap)
 t=$(now)
 ej_start ej1
 echo "# ej1 started again, not joined: it has $(ejctl ej1 registered_users localhost | grep -c .) accounts, ej2 $(ejctl ej2 registered_users localhost | grep -c .)"
-settle 8
-report "C. ej1 fresh, in rotation, before join_cluster" "$b" "$t"
+# Users reconnect meanwhile (network changes, apps restarted): here
+# ej2's, moved by a shed; leastconn sends them to the empty ej1.
+"$CUTOVER" --lb "unix:$T/lb1.sock" shed xmpp/ej2 --rate 50/s >/dev/null
+settle
+"$CUTOVER" --lb "unix:$T/lb1.sock" undrain xmpp/ej2 >/dev/null
+report "C. ej1 fresh, in rotation, before join_cluster; users reconnect" "$b" "$t"
 t_c=$t
 
 b=$(snap)
@@ -132,6 +137,18 @@ if [ -n "$lost" ]; then
 	echo "#    e.g. $u: check_account on ej1 (auth cache): $(ejctl ej1 check_account "${u%@*}" localhost >/dev/null 2>&1 && echo yes || echo no)," \
 		"on ej2: $(ejctl ej2 check_account "${u%@*}" localhost >/dev/null 2>&1 && echo yes || echo no)"
 fi
+# A user refused by ej1 while it was fresh, who exists on ej2.
+u=$(awk -v from="$t" '$1 >= from && $2 == "fail" && /authentication refused/ { print $3 }' \
+	"$T/events" | while read -r j; do
+		grep -qx "$j" "$T/users-ej2" && { echo "$j"; break; }
+	done)
+if [ -n "$u" ]; then
+	has() { ejctl "$1" check_account "${u%@*}" localhost >/dev/null 2>&1 && echo yes || echo no; }
+	echo "# after the join, $u (an account of the cluster) exists for ej1: $(has ej1), for ej2: $(has ej2)"
+	ejctl ej1 clear_cache >/dev/null 2>&1
+	echo "#    after ejabberdctl clear_cache on ej1: $(has ej1)"
+fi
+echo "# users connected now: $(cat "$T/st")"
 touch "$T/stop"
 bg_wait xmpp 90
 echo "# clients at the end: $(cat "$T/report")"
