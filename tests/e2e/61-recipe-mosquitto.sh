@@ -22,7 +22,6 @@ E2E_DEADLINE=${E2E_DEADLINE:-180}
 e2e_init 61-recipe-mosquitto
 
 PY=/usr/bin/python3
-RECIPE=$REPO/contrib/recipes/mosquitto
 CLIENTS=300
 RATE=100
 

@@ -8,13 +8,14 @@ forks worker processes that serve HTTP on it, with puma's signals.
 Each worker reads the release from --version-file when it starts and
 answers GET /health with "OK" and GET /api/v1/instance with
 {"uri": "standin", "version": RELEASE} (as Mastodon does), anything else
-with 404; every answer carries X-Backend-Version: RELEASE. SIGUSR1 to the master is a phased restart, as in puma: the
-workers are replaced one at a time; a new worker is forked and serves
-before the old one is told to stop, and an old worker stops accepting,
-finishes its requests and exits; the socket stays open throughout, so no
-connection is refused. SIGTERM stops the workers and the master. Workers
-die with the master (PR_SET_PDEATHSIG). "listening 127.0.0.1:P" goes to
-stdout once the workers serve; one line per phased restart step to stderr.
+with 404; every answer carries X-Backend-Version: RELEASE. SIGUSR1 to the
+master is a phased restart, as in puma: the workers are replaced one at a
+time; a new worker is forked and serves before the old one is told to
+stop, and an old worker stops accepting, finishes its requests and exits;
+the socket stays open throughout, so no connection is refused. SIGTERM
+stops the workers and the master. Workers are killed if the master dies
+(PR_SET_PDEATHSIG). "listening 127.0.0.1:P" goes to stdout once the
+workers serve; one line per phased restart step to stderr.
 """
 
 import argparse
@@ -73,7 +74,7 @@ class Server(ThreadingHTTPServer):
 
 def worker(sock, version_file, ready_w):
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     for s in (signal.SIGUSR1, signal.SIGTERM):
         signal.signal(s, signal.SIG_DFL)
     with open(version_file) as f:

@@ -88,7 +88,7 @@ report() {
 	[ -n "$kinds" ] && echo "#    failures: $kinds"
 	return 0
 }
-settle() { sleep "${1:-6}"; }
+settle() { sleep 6; }
 
 echo "# $USERS users on: $(sessions)"
 b=$(snap)

@@ -11,7 +11,7 @@
 #	ejctl NAME ARGS...       ejabberdctl for node NAME
 #	ej_start NAME            start it, wait until it runs (tracked)
 #
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 
 EJ_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 EJABBERDCTL_BIN=${EJABBERDCTL_BIN:-/usr/sbin/ejabberdctl}
