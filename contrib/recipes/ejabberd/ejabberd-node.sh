@@ -73,9 +73,14 @@ ctl() {
 	$cmd "$@"
 }
 
-# running SERVER: ejabberd runs on that node (status says started).
+# running SERVER: ejabberd runs on that node. "The node ... is started"
+# is only the Erlang VM; ejabberd itself (and commands such as
+# list_cluster) is there once status says "ejabberd VERSION is running in
+# that node" and exits 0.
 running() {
-	ctl "$1" status 2>/dev/null | grep -q 'with status: started'
+	local st
+	st=$(ctl "$1" status 2>/dev/null) &&
+		printf '%s\n' "$st" | grep -q ' is running in that node'
 }
 
 # cluster_of SERVER: the running cluster nodes that node sees.
@@ -184,9 +189,8 @@ join)
 	;;
 check)
 	need_peer
+	running "$SERVER" || die "$NODE is not running: $(ctl "$SERVER" status 2>&1)"
 	st=$(ctl "$SERVER" status 2>&1)
-	printf '%s\n' "$st" | grep -q 'with status: started' ||
-		die "$NODE is not started: $st"
 	if [ -n "${EJABBERD_EXPECT_VERSION:-}" ]; then
 		printf '%s\n' "$st" |
 			grep -qF "ejabberd $EJABBERD_EXPECT_VERSION is running" ||

@@ -105,8 +105,9 @@ ejctl() {
 		"$EJ_LIB_DIR/ejabberdctl-test.sh" "$T" "$name" "$@"
 }
 
+# The VM says "is started" before ejabberd runs in it.
 _ej_started() {
-	ejctl "$1" status | grep -q 'is started with status: started'
+	ejctl "$1" status | grep -q ' is running in that node'
 }
 
 ej_start() {
