@@ -4,11 +4,17 @@
 # libclang-rt-14-dev, which holds libFuzzer and the sanitizer runtimes).
 # As root it installs what is missing with apt-get; otherwise it prints
 # the exact command to run.
+#
+# The recipe tests use Debian's ejabberd and mosquitto with their own
+# configs, ports and data dirs; a system service the packages may start
+# is neither needed nor touched.
 set -eu
 
 PKGS="gcc make pkg-config libuv1-dev libjansson-dev libcurl4-openssl-dev \
 libyaml-dev libcmocka-dev haproxy socat curl procps jq clang \
-libclang-rt-14-dev valgrind"
+libclang-rt-14-dev valgrind \
+ejabberd erlang-base python3 python3-slixmpp mosquitto mosquitto-clients \
+python3-paho-mqtt"
 
 missing=""
 for p in $PKGS; do

@@ -20,6 +20,7 @@
 #endif
 
 #define PROBE_REASON_MAX 256
+#define PROBE_EXEC_SAID_MAX 160		/* an exec check's last line kept */
 #define PROBE_BODY_MAX (64 * 1024)	/* cap on a response body */
 #define PROBE_TCP_ADDRS 8		/* addresses tried per tcp check */
 
@@ -127,6 +128,8 @@ struct probe {
 
 	/* exec */
 	struct hook *hook;		/* running child, or NULL */
+	char exec_said[PROBE_EXEC_SAID_MAX];	/* last line, for the reason */
+	bool exec_said_err;		/* exec_said came from stderr */
 };
 
 /* probe.c: a check of the current try has its answer (`reason` is copied;

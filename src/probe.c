@@ -699,6 +699,9 @@ static void tcp_abort(struct probe *p)
 
 /* ---- exec check ------------------------------------------------------ */
 
+/* The last line the check wrote goes into the reason of a failure
+ * ("exec exit 1: node2 is not in the cluster"): its last line on stderr,
+ * or on stdout if it wrote nothing to stderr. */
 static void on_exec_line(struct hook *h, enum hook_stream s, const char *line,
 			 size_t len, void *arg)
 {
@@ -706,6 +709,10 @@ static void on_exec_line(struct hook *h, enum hook_stream s, const char *line,
 
 	LOG_DEBUG("probe %p: exec %s %s: %.*s", (void *)p, p->exec_argv[0],
 		  s == HOOK_STDOUT ? "stdout" : "stderr", (int)len, line);
+	if (len == 0 || (s == HOOK_STDOUT && p->exec_said_err))
+		return;
+	snprintf(p->exec_said, sizeof(p->exec_said), "%.*s", (int)len, line);
+	p->exec_said_err = s == HOOK_STDERR;
 }
 
 static void on_exec_done(struct hook *h, int status, int64_t exit_code,
@@ -728,8 +735,9 @@ static void on_exec_done(struct hook *h, int status, int64_t exit_code,
 		snprintf(why, sizeof(why), "exec killed by signal %d",
 			 term_signal);
 	else if (status == CUT_EHOOK)
-		snprintf(why, sizeof(why), "exec exit %lld",
-			 (long long)exit_code);
+		snprintf(why, sizeof(why), "exec exit %lld%s%s",
+			 (long long)exit_code, p->exec_said[0] ? ": " : "",
+			 p->exec_said);
 	else
 		snprintf(why, sizeof(why), "exec: %s", cut_strerror(status));
 	probe_check_done(p, PROBE_CHECK_EXEC, status == 0, why);
@@ -747,6 +755,8 @@ static void exec_start(struct probe *p)
 	o.vars = &p->vars;
 	o.on_line = on_exec_line;
 	o.line_arg = p;
+	p->exec_said[0] = '\0';
+	p->exec_said_err = false;
 	cut_err_clear(&e);
 	p->hook = hook_run(p->env->loop, p->exec_argv, &o, on_exec_done, p, &e);
 	if (p->hook == NULL) {

@@ -15,6 +15,10 @@
 #                             valgrind); E2E_TIME_MULT defaults to 4; a
 #                             valgrind log with errors counts as a failure
 #   E2E_ONLY=03 tests/run.sh  only e2e tests whose name starts with 03
+#
+# End-to-end tests marked "# e2e: real-software" (they drive ejabberd,
+# mosquitto and real clients, and take most of their time in those) run
+# once, against the plain build; under ASan they are skipped and say so.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 REPO=$(pwd)
@@ -105,6 +109,10 @@ run_e2e() {
 		base=$(basename "$t" .sh)
 		case "$base" in "${E2E_ONLY:-}"*) ;; *) continue ;; esac
 		name="$2$base"
+		if [ -n "$2" ] && grep -q '^# e2e: real-software' "$t"; then
+			echo "e2e  $name: skipped (real software: run once, plain build)"
+			continue
+		fi
 		log="$LOGDIR/$name.log"
 		cutover="$REPO/$1/cutover"
 		if [ "$VALGRIND" = 1 ]; then

@@ -842,6 +842,29 @@ static void test_exec_exit_codes(void **state)
 	finish(&loop, env);
 }
 
+/* A failed check's last line (stderr first) is in the reason. */
+static void test_exec_says_why(void **state)
+{
+	char *err[] = { "sh", "-c", "echo checking; echo node2 is not in the "
+			"cluster >&2; echo done; exit 3", NULL };
+	char *out[] = { "sh", "-c", "echo first; echo; echo last; exit 1",
+			NULL };
+	struct plan_probe c = cfg_base();
+	struct res r1 = { 0 }, r2 = { 0 };
+	struct probe_env *env;
+	struct plan_argv a;
+	uv_loop_t loop;
+
+	env = env_new(&loop);
+	c.deadline_ms = 150;
+	set_exec(&c, &a, err);
+	run_probe(&loop, env, &c, "80", &r1, CUT_ETIMEOUT,
+		  "exec exit 3: node2 is not in the cluster");
+	set_exec(&c, &a, out);
+	run_probe(&loop, env, &c, "80", &r2, CUT_ETIMEOUT, "exec exit 1: last");
+	finish(&loop, env);
+}
+
 static void test_exec_vars(void **state)
 {
 	char *argv[] = { "sh", "-c",
@@ -1194,6 +1217,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_timeout),
 		cmocka_unit_test(test_exec_ok),
 		cmocka_unit_test(test_exec_exit_codes),
+		cmocka_unit_test(test_exec_says_why),
 		cmocka_unit_test(test_exec_vars),
 		cmocka_unit_test(test_exec_timeout),
 		cmocka_unit_test(test_all_checks_in_one_try),
