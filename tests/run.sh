@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh - cutover's test driver (make test): builds the plain and the
 # ASan+UBSan variants, runs every unit test (cmocka) and every end-to-end
-# test (tests/e2e/NN-*.sh, real HAProxy on loopback) against each; then,
+# test (tests/e2e/NN-*.sh, real HAProxy on loopback) against each, the
+# two builds side by side (E2E_PARALLEL=0: one after the other); then,
 # once, builds the libFuzzer targets (tests/fuzz/, clang) and runs each
 # for FUZZ_SECONDS (default 3, so the step stays under a minute), one test
 # per target. It ends with one summary line "N passed, M failed".
@@ -202,6 +203,31 @@ valgrind_summary() {
 	fi
 }
 
+# shellcheck disable=SC2030,SC2031  # the counts come back through files
+# run_stream BUILD_DIR LABEL OUT: unit then e2e tests of one build, in a
+# subshell; its counts and failures go to OUT.counts and OUT.fails.
+run_stream() (
+	passed=0
+	failed=0
+	failures=""
+	run_unit "$1" "$2"
+	run_e2e "$1" "$2"
+	echo "$passed $failed" >"$3.counts"
+	printf '%s' "$failures" >"$3.fails"
+)
+
+# add_stream OUT: adds what run_stream left in OUT.*; none means it died.
+add_stream() {
+	if read -r sp sf <"$1.counts" 2>/dev/null; then
+		add_counts "$sp" "$sf"
+		failures="$failures$(cat "$1.fails")"
+	else
+		add_counts 0 1
+		note_fail "${1##*/} (ended without counts)"
+	fi
+	rm -f "$1.counts" "$1.fails"
+}
+
 if [ "${1:-}" = "--unit-only" ]; then
 	build "" build "" && run_unit build ""
 elif [ "${1:-}" = "--fuzz-only" ]; then
@@ -217,17 +243,33 @@ elif [ "$VALGRIND" = 1 ]; then
 	fi
 	valgrind_summary
 else
-	if build "" build ""; then
-		run_unit build ""
-		run_e2e build ""
+	plain_ok=0
+	asan_ok=0
+	build "" build "" && plain_ok=1
+	build "SAN=1" build/asan "-asan" && asan_ok=1
+	# The ASan pass runs next to the plain one (E2E_PARALLEL=0: after
+	# it): the tests mostly wait on timers and sockets, so two at a time
+	# roughly halve the wall time. Its lines are shown once it ends.
+	apid=
+	if [ "$asan_ok" = 1 ]; then
+		ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1" \
+		UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+			run_stream build/asan "asan-" "$LOGDIR/stream-asan" \
+			>"$LOGDIR/stream-asan.out" 2>&1 &
+		apid=$!
+		if [ "${E2E_PARALLEL:-1}" = 0 ]; then
+			wait "$apid"
+		fi
 	fi
-	export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
-	export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-	if build "SAN=1" build/asan "-asan"; then
-		run_unit build/asan "asan-"
-		run_e2e build/asan "asan-"
+	if [ "$plain_ok" = 1 ]; then
+		run_stream build "" "$LOGDIR/stream-plain"
+		add_stream "$LOGDIR/stream-plain"
 	fi
-	unset ASAN_OPTIONS UBSAN_OPTIONS
+	if [ -n "$apid" ]; then
+		wait "$apid"
+		cat "$LOGDIR/stream-asan.out"
+		add_stream "$LOGDIR/stream-asan"
+	fi
 	run_fuzz
 fi
 
