@@ -12,7 +12,7 @@ set -eu
 
 PKGS="gcc make pkg-config libuv1-dev libjansson-dev libcurl4-openssl-dev \
 libyaml-dev libcmocka-dev haproxy socat curl procps jq clang \
-libclang-rt-14-dev valgrind \
+libclang-rt-14-dev valgrind openssl \
 ejabberd erlang-base python3 python3-slixmpp mosquitto mosquitto-clients \
 python3-paho-mqtt"
 

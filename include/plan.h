@@ -96,12 +96,14 @@ const char *plan_on_timeout_name(enum plan_on_timeout t);	/* "fail" ... */
 struct plan_probe {
 	/* http: GET url (placeholders allowed); healthy if the status is
 	 * http_expect and, when http_body is set, the body contains it.
-	 * HTTPS verifies certificates unless http_insecure. */
+	 * HTTPS verifies certificates (against http_ca when set, else the
+	 * system's CA store) unless http_insecure. */
 	bool http;
 	char *http_url;
 	long http_expect;		/* default 200 */
 	char *http_body;		/* NULL: not checked */
 	bool http_insecure;
+	char *http_ca;			/* NULL: the system's CA store */
 	/* tcp: a connection to tcp_host:tcp_port is accepted. */
 	bool tcp;
 	char *tcp_host;			/* default "{addr}" */

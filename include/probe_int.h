@@ -94,6 +94,7 @@ struct probe {
 	long http_expect;
 	char *http_body;		/* NULL: not checked */
 	bool http_insecure;
+	char *http_ca;			/* NULL: the system's CA store */
 	char *url;			/* may hold credentials: never print */
 	char *url_safe;			/* probe_redact_url(url) */
 	char *tcp_host, *tcp_port;

@@ -584,11 +584,19 @@ static void print_server(struct rollout_cmd *c, size_t i)
 		char *u = hook_expand_str(p->probe.http_url, &so->vars, NULL);
 		char *red = u ? probe_redact_url(u) : NULL;
 
-		printf("    probe http: GET %s expect %ld%s%s%s\n",
+		bool tls = u != NULL && strncmp(u, "https:", 6) == 0;
+		const char *ca = p->probe.http_ca;
+
+		printf("    probe http: GET %s expect %ld%s%s%s%s%s\n",
 		       red ? red : "?", p->probe.http_expect,
 		       p->probe.http_body ? " and body containing '" : "",
 		       p->probe.http_body ? p->probe.http_body : "",
-		       p->probe.http_body ? "'" : "");
+		       p->probe.http_body ? "'" : "",
+		       !tls ? "" : p->probe.http_insecure
+		       ? ", certificate NOT verified" : ca != NULL
+		       ? ", certificate verified against " : ", certificate "
+		       "verified", tls && !p->probe.http_insecure && ca != NULL
+		       ? ca : "");
 		free(red);
 		free(u);
 	}

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #define PLAN_FILE_MAX (1024 * 1024)
@@ -131,12 +132,13 @@ static const char *const probe_keys[PROBE_K_COUNT] = {
 };
 
 enum http_key {
-	HTTP_K_URL = 0, HTTP_K_EXPECT, HTTP_K_BODY, HTTP_K_INSECURE,
+	HTTP_K_URL = 0, HTTP_K_EXPECT, HTTP_K_BODY, HTTP_K_INSECURE, HTTP_K_CA,
 	HTTP_K_COUNT	/* keep last */
 };
 static const char *const http_keys[HTTP_K_COUNT] = {
 	[HTTP_K_URL] = "url", [HTTP_K_EXPECT] = "expect",
 	[HTTP_K_BODY] = "body", [HTTP_K_INSECURE] = "insecure",
+	[HTTP_K_CA] = "ca",
 };
 
 enum tcp_key {
@@ -522,6 +524,18 @@ static int parse_http(const struct plan_yctx *y, struct plan_probe *pr,
 		rc = plan_yaml_get_bool(y, v[HTTP_K_INSECURE],
 					"probe.http.insecure",
 					&pr->http_insecure);
+	if (rc == 0 && v[HTTP_K_CA] != NULL) {
+		rc = plan_yaml_get_str(y, v[HTTP_K_CA], "probe.http.ca",
+				       "a file of CA certificates (PEM)",
+				       &pr->http_ca);
+		/* Checked now, so a typo stops the run before any drain
+		 * rather than failing every probe after the upgrade. */
+		if (rc == 0 && access(pr->http_ca, R_OK) != 0)
+			rc = plan_yaml_node_err(y, v[HTTP_K_CA],
+						"probe.http.ca: cannot read "
+						"'%s': %s", pr->http_ca,
+						strerror(errno));
+	}
 	pr->http = rc == 0;
 	return rc;
 }
@@ -842,6 +856,7 @@ void plan_free(struct plan *p)
 	}
 	free(p->probe.http_url);
 	free(p->probe.http_body);
+	free(p->probe.http_ca);
 	free(p->probe.tcp_host);
 	free(p->probe.tcp_port);
 	argv_free(&p->probe.exec_argv);

@@ -168,6 +168,7 @@ static void probe_free_mem(struct probe *p)
 	free(p->url);
 	free(p->url_safe);
 	free(p->http_body);
+	free(p->http_ca);
 	free(p->tcp_host);
 	free(p->tcp_port);
 	free(p->tcp_label);
@@ -198,6 +199,11 @@ static int setup_http(struct probe *p, const struct plan_probe *cfg,
 		return nomem(err);
 	p->http_expect = cfg->http_expect > 0 ? cfg->http_expect : 200;
 	p->http_insecure = cfg->http_insecure;
+	if (cfg->http_ca != NULL) {
+		p->http_ca = strdup(cfg->http_ca);
+		if (p->http_ca == NULL)
+			return nomem(err);
+	}
 	if (cfg->http_body != NULL) {
 		p->http_body = strdup(cfg->http_body);
 		if (p->http_body == NULL)
@@ -438,8 +444,9 @@ void probe_check_done(struct probe *p, enum probe_check c, bool ok,
 {
 	if (p->st != PROBE_ST_TRYING)
 		return;		/* an aborted try */
-	LOG_DEBUG("probe %p: %s%s", (void *)p, ok ? check_names[c] : reason,
-		  ok ? " ok" : "");
+	LOG_DEBUG("probe %p: %s%s%s%s", (void *)p, ok ? check_names[c] : reason,
+		  ok ? " ok" : "", c == PROBE_CHECK_HTTP ? " GET " : "",
+		  c == PROBE_CHECK_HTTP ? p->url_safe : "");
 	p->ok[c] = ok;
 	if (!ok)
 		snprintf(p->reason[c], sizeof(p->reason[c]), "%s", reason);

@@ -243,6 +243,8 @@ int probe_http_setup(struct probe *p, struct cut_err *err)
 	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)p->timeout_ms);
 	SET(CURLOPT_SSL_VERIFYPEER, p->http_insecure ? 0L : 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, p->http_insecure ? 0L : 2L);
+	if (p->http_ca != NULL)
+		SET(CURLOPT_CAINFO, p->http_ca);
 	/* A fresh connection each try: "accepts new connections" is what a
 	 * comeback must show, and no idle socket outlives the try. */
 	SET(CURLOPT_FRESH_CONNECT, 1L);

@@ -987,6 +987,27 @@ static void test_duplicate_in_long_list(void **state)
 	free(text);
 }
 
+/* probe.http.ca: kept as given; a file that cannot be read is refused at
+ * load time, where the plan says it. */
+static void test_http_ca(void **state)
+{
+	char ca[512], text[1024];
+	struct plan *p;
+
+	fixture_path(ca, sizeof(ca), "valid", "minimal", ".yaml");
+	snprintf(text, sizeof(text), "backend: app\nprobe:\n  http: "
+		 "{ url: \"https://{addr}/\", ca: \"%s\" }\n", ca);
+	p = load_text(text);
+	assert_string_equal(p->probe.http_ca, ca);
+	assert_false(p->probe.http_insecure);
+	plan_free(p);
+
+	expect_error("backend: app\nprobe:\n  http:\n    url: https://h/\n"
+		     "    ca: /no/such/ca.pem\n",
+		     "t.yaml:5:9: probe.http.ca: cannot read "
+		     "'/no/such/ca.pem': No such file or directory");
+}
+
 static void test_missing_file(void **state)
 {
 	struct cut_err err = { 0 };
@@ -1076,6 +1097,7 @@ int main(void)
 		cmocka_unit_test(test_error_value_display),
 		cmocka_unit_test(test_long_name_where),
 		cmocka_unit_test(test_duplicate_in_long_list),
+		cmocka_unit_test(test_http_ca),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_size_cap),
 	};
