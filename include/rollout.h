@@ -166,8 +166,9 @@ int roll_init(struct rollout *ro, const struct plan *plan,
 	      size_t n);
 void roll_free(struct rollout *ro);
 /* Resume: start server i at `at` (roll_resume_point()) instead of at the
- * beginning. Call before roll_start(). */
-void roll_resume_at(struct rollout *ro, size_t i, enum roll_state at);
+ * beginning. Call before roll_start(). CUT_EUSAGE for a state a server
+ * cannot start at: done servers are left out of a resumed run. */
+int roll_resume_at(struct rollout *ro, size_t i, enum roll_state at);
 /* Start the first batch (after its capacity check). */
 void roll_start(struct rollout *ro);
 /* First SIGINT/SIGTERM: start nothing new, put back servers being

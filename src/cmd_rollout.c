@@ -755,15 +755,19 @@ static void ask(struct rollout_cmd *c)
 static int resume_prepare(struct rollout_cmd *c, const struct fleet_view *v,
 			  struct cut_err *err)
 {
+	enum roll_state at;
 	size_t i;
 
 	roll_resume_report(&c->jr, c->plan, v, c->a->opt->abort);
-	for (i = 0; i < c->run.ro.n; i++)
-		roll_resume_at(&c->run.ro, i,
-			       roll_resume_point(c->plan,
-						 roll_resume_last(
-							 &c->jr,
-							 c->run.ro.srv[i].server)));
+	for (i = 0; i < c->run.ro.n; i++) {
+		const char *name = c->run.ro.srv[i].server;
+
+		at = roll_resume_point(c->plan, roll_resume_last(&c->jr, name));
+		if (roll_resume_at(&c->run.ro, i, at) != 0)
+			return cut_err_set(err, CUT_EUSAGE, c->jr.path,
+					   "%s: cannot resume at %s",
+					   name, roll_state_name(at));
+	}
 	if (c->nnames == 0 && !c->a->opt->abort)
 		return cut_err_set(err, CUT_EUSAGE, c->jr.path, "every server "
 				   "of run %s is done: nothing to resume",

@@ -699,10 +699,12 @@ int roll_init(struct rollout *ro, const struct plan *plan,
 	return 0;
 }
 
-void roll_resume_at(struct rollout *ro, size_t i, enum roll_state at)
+int roll_resume_at(struct rollout *ro, size_t i, enum roll_state at)
 {
-	if (i < ro->n && (at == ROLL_ST_PENDING || (RESUMABLE & BIT(at))))
-		ro->srv[i].resume_at = at;
+	if (i >= ro->n || (at != ROLL_ST_PENDING && !(RESUMABLE & BIT(at))))
+		return CUT_EUSAGE;
+	ro->srv[i].resume_at = at;
+	return 0;
 }
 
 void roll_free(struct rollout *ro)

@@ -570,6 +570,82 @@ static void test_names(void **state)
 	assert_false(roll_state_final(ROLL_ST_FAILING));
 }
 
+/* Where resume picks a server up, from its last journaled state: the
+ * table in rollout.h, for both strategies. */
+static void test_resume_point(void **state)
+{
+	static const struct {
+		const char *last, *drain, *in_place;
+	} table[] = {
+		{ "pending", "pending", "pending" },
+		{ "before_drain", "pending", "pending" },
+		{ "draining", "pending", "pending" },
+		{ "wait_idle", "pending", "pending" },
+		{ "killing", "pending", "pending" },
+		{ "shedding", "pending", "pending" },
+		{ "restoring", "pending", "pending" },
+		{ "restored", "pending", "pending" },
+		{ "after_drain", "after_drain", "after_drain" },
+		{ "maint", "maint", "maint" },
+		{ "upgrading", "maint", "upgrading" },
+		{ "probing", "probing", "probing" },
+		{ "before_enable", "probing", "probing" },
+		{ "enabling", "enabling", "enabling" },
+		{ "after_enable", "enabling", "enabling" },
+		{ "watching", "watching", "watching" },
+		{ "failing", "maint", "failing" },
+		{ "on_failure", "maint", "failing" },
+		{ "failed", "maint", "failing" },
+		{ "done", "done", "done" },
+	};
+	struct plan drain, in_place;
+	enum roll_state last;
+	size_t i;
+
+	base_plan(&drain);
+	base_plan(&in_place);
+	in_place.strategy = PLAN_STRATEGY_IN_PLACE;
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		if (!roll_state_parse(table[i].last, &last))
+			fail_msg("unknown state %s", table[i].last);
+		assert_string_equal(roll_state_name(roll_resume_point(&drain,
+								      last)),
+				    table[i].drain);
+		assert_string_equal(roll_state_name(roll_resume_point(&in_place,
+								      last)),
+				    table[i].in_place);
+	}
+	assert_false(roll_state_parse("no_such_state", &last));
+}
+
+/* Resumed servers start where they were: web1 was probing (no drain, no
+ * hook again), web2 had not begun. A done server is not part of a
+ * resumed run: asking to start one at "done" is refused. */
+static void test_resume_at(void **state)
+{
+	struct fake f = { 0 };
+	struct rollout ro;
+	struct plan p;
+
+	base_plan(&p);
+	assert_int_equal(roll_init(&ro, &p, &fake_ops, &f, names, 2), 0);
+	assert_int_equal(roll_resume_at(&ro, 0, ROLL_ST_PROBING), 0);
+	assert_int_equal(roll_resume_at(&ro, 1, ROLL_ST_DONE), CUT_EUSAGE);
+	assert_int_equal(roll_resume_at(&ro, 1, ROLL_ST_DRAINING), CUT_EUSAGE);
+	assert_int_equal(roll_resume_at(&ro, 2, ROLL_ST_MAINT), CUT_EUSAGE);
+	roll_start(&ro);
+	roll_capacity_done(&ro, true, NULL);
+	finish_ok(&ro, 0);
+	roll_capacity_done(&ro, true, NULL);
+	finish_ok(&ro, 1);
+	assert_string_equal(f.calls,
+		"run:capacity web1+0;web1:probe;web1:enable;web1:watch;"
+		"run:capacity web2+0;web2:drain;web2:wait;web2:maint;"
+		"web2:hook upgrade;web2:probe;web2:enable;web2:watch;run:end;");
+	assert_int_equal(f.end_status, 0);
+	roll_free(&ro);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -591,6 +667,8 @@ int main(void)
 		cmocka_unit_test(test_start_failure_is_failure),
 		cmocka_unit_test(test_hooks_skipped_when_empty),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_resume_point),
+		cmocka_unit_test(test_resume_at),
 	};
 
 	return cmocka_run_group_tests_name("rollout", tests, NULL, NULL);
