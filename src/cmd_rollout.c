@@ -540,6 +540,18 @@ static void print_cmd(const struct rollout_cmd *c, const char *srv,
 	printf("    on every LB: %s\n", cmd.text);
 }
 
+/* How an HTTPS probe checks the certificate, for the dry run. */
+static void cert_note(const struct plan_probe *pr, char *out, size_t n)
+{
+	if (pr->http_insecure)
+		snprintf(out, n, ", certificate NOT verified");
+	else if (pr->http_ca != NULL)
+		snprintf(out, n, ", certificate verified against %s",
+			 pr->http_ca);
+	else
+		snprintf(out, n, ", certificate verified");
+}
+
 static void print_server(struct rollout_cmd *c, size_t i)
 {
 	const struct plan *p = c->plan;
@@ -584,19 +596,15 @@ static void print_server(struct rollout_cmd *c, size_t i)
 		char *u = hook_expand_str(p->probe.http_url, &so->vars, NULL);
 		char *red = u ? probe_redact_url(u) : NULL;
 
-		bool tls = u != NULL && strncmp(u, "https:", 6) == 0;
-		const char *ca = p->probe.http_ca;
+		char cert[600] = "";
 
-		printf("    probe http: GET %s expect %ld%s%s%s%s%s\n",
+		if (u != NULL && strncmp(u, "https:", 6) == 0)
+			cert_note(&p->probe, cert, sizeof(cert));
+		printf("    probe http: GET %s expect %ld%s%s%s%s\n",
 		       red ? red : "?", p->probe.http_expect,
 		       p->probe.http_body ? " and body containing '" : "",
 		       p->probe.http_body ? p->probe.http_body : "",
-		       p->probe.http_body ? "'" : "",
-		       !tls ? "" : p->probe.http_insecure
-		       ? ", certificate NOT verified" : ca != NULL
-		       ? ", certificate verified against " : ", certificate "
-		       "verified", tls && !p->probe.http_insecure && ca != NULL
-		       ? ca : "");
+		       p->probe.http_body ? "'" : "", cert);
 		free(red);
 		free(u);
 	}
