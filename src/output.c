@@ -280,6 +280,10 @@ static void obs_summary(const struct fleet *f, const struct fleet_wait *w,
 			buf_appendf(b, "%s%s: %lld session%s, %s", j ? ", " : "",
 				    fleet_lb_name(f, j), (long long)ob->sessions,
 				    ob->sessions == 1 ? "" : "s", ob->status);
+		if (ob->known && ob->old_sessions > 0)
+			buf_appendf(b, " (%lld on old worker %lld)",
+				    (long long)ob->old_sessions,
+				    (long long)ob->old_pid);
 	}
 }
 
