@@ -25,9 +25,12 @@ struct fleet *fleet_new(uv_loop_t *loop, const char *const *specs, size_t n,
 			    "--lb tcp:HOST:PORT, or set CUTOVER_LB)");
 		return NULL;
 	}
+	/* The same address twice, with or without ",master=", is one LB. */
 	for (i = 0; i < n; i++)
 		for (j = 0; j < i; j++)
-			if (strcmp(specs[i], specs[j]) == 0) {
+			if (strcspn(specs[i], ",") == strcspn(specs[j], ",") &&
+			    strncmp(specs[i], specs[j],
+				    strcspn(specs[i], ",")) == 0) {
 				cut_err_set(err, CUT_EUSAGE, specs[i],
 					    "load balancer listed twice");
 				return NULL;
