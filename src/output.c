@@ -339,10 +339,12 @@ void out_wait_result(struct out *o, const struct fleet *f,
 
 				json_array_append_new(
 					per,
-					json_pack("{s:s, s:b, s:I, s:s, s:b}", "lb",
-						  fleet_lb_name(f, j), "known",
-						  ob->known, "sessions",
+					json_pack("{s:s, s:b, s:I, s:I, s:s, s:b}",
+						  "lb", fleet_lb_name(f, j),
+						  "known", ob->known, "sessions",
 						  (json_int_t)ob->sessions,
+						  "old_worker_sessions",
+						  (json_int_t)ob->old_sessions,
 						  "status", ob->status, "met",
 						  ob->met));
 			}

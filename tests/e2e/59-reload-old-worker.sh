@@ -58,6 +58,10 @@ assert_match "and says the session is on the old worker" \
 assert_rc "the same through CUTOVER_LB (exit 4)" 4 \
 	env CUTOVER_LB="$LBM" "$CUTOVER" drain app/web1 --wait --timeout 1s
 assert_match "naming the old worker" "on old worker $OLD" "$ERR"
+assert_rc "--json: exit 4 too" 4 \
+	"$CUTOVER" --lb "$LBM" --json drain app/web1 --wait --timeout 1s
+assert_match "--json counts the old worker's session" \
+	'"old_worker_sessions": ?1' "$OUT$ERR"
 
 # Bad specs: usage errors, nothing changed.
 assert_rc "a bad master spec: exit 2" 2 \
