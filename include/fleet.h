@@ -36,8 +36,9 @@ struct fleet_opts {
 	uint64_t retry_ms;
 };
 
-/* Address specs ("unix:PATH", "tcp:HOST:PORT") are parsed and checked
- * here; nothing connects yet. Returns NULL with *err set. */
+/* Address specs ("unix:PATH", "tcp:HOST:PORT", either followed by
+ * ",master=ADDR", see master.h) are parsed and checked here; nothing
+ * connects yet. Returns NULL with *err set. */
 struct fleet *fleet_new(uv_loop_t *loop, const char *const *specs, size_t n,
 			const struct fleet_opts *opts, struct cut_err *err);
 void fleet_free(struct fleet *f);
@@ -45,6 +46,11 @@ size_t fleet_size(const struct fleet *f);
 const char *fleet_lb_name(const struct fleet *f, size_t i);
 struct rtapi *fleet_lb_api(struct fleet *f, size_t i);
 uv_loop_t *fleet_loop(const struct fleet *f);
+/* The master CLI address given for LB i, or NULL. */
+const struct rtapi_addr *fleet_lb_master(const struct fleet *f, size_t i);
+/* Per-request timeout and reply cap, for commands on the master. */
+uint64_t fleet_timeout_ms(const struct fleet *f);
+size_t fleet_reply_max(const struct fleet *f);
 
 /* ---- reading ------------------------------------------------------------ */
 
@@ -177,7 +183,10 @@ const char *fleet_cond_name(enum fleet_cond c);
 struct fleet_obs {
 	bool known;		/* the LB answered at the last poll */
 	enum srv_admin admin;
-	int64_t sessions;	/* scur + qcur */
+	int64_t sessions;	/* scur + qcur, old workers' included */
+	int64_t old_sessions;	/* of which on old workers (counted through
+				 * the LB's master CLI after a reload) */
+	int64_t old_pid;	/* an old worker holding some, or 0 */
 	char status[32];
 	char check_status[24];
 	bool met;		/* condition met on this LB */
@@ -194,7 +203,9 @@ typedef void fleet_wait_fn(struct fleet_wait *w, int status,
 			   const struct cut_err *err, void *arg);
 
 /* Poll every `poll_ms` (one `show stat B 4 SID` per target per LB on the
- * kept connections) until the condition holds for every target on every
+ * kept connections; for DRAINED and IDLE, on an LB with a master CLI, also
+ * `show proc` and `@!PID show stat B 4 -1` per old worker and target, so
+ * that sessions an old worker keeps after a reload count too) until the condition holds for every target on every
  * LB, or `timeout_ms` passes (0: no deadline). */
 struct fleet_wait *fleet_wait_start(struct fleet *f,
 				    const struct fleet_targets *tg,

@@ -28,6 +28,13 @@ struct fleet {
 	struct fleet_lb_ref *refs;	/* per LB, for rtapi callbacks */
 	struct fleet_want *want;
 	size_t nwant, capwant;
+	struct rtapi_addr *master;	/* per LB; kind is valid only if
+					 * has_master */
+	bool *has_master;
+	bool *warned_old;		/* per LB: the warning about old
+					 * workers that cannot be counted */
+	uint64_t timeout_ms;		/* per request, also on the master */
+	size_t reply_max;
 };
 
 void fleet_reload_init(struct fleet *f, size_t lb);

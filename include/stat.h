@@ -348,4 +348,31 @@ struct map_lookup {
 int stat_parse_map_get(const char *text, size_t len, struct map_lookup *out,
 		       struct cut_err *err);
 
+/* ==== master CLI: show proc ============================================= */
+
+/* One worker of `show proc` on the master CLI (HAPROXY.md §3.5): the
+ * current ones under "# workers", the soft-stopping ones, which still hold
+ * their established sessions after a reload, under "# old workers".
+ * Parsed in src/stat_proc.c. */
+struct proc_worker {
+	int64_t pid;
+	bool old;		/* listed under "# old workers" */
+};
+
+#define PROC_WORKERS_MAX 256
+
+struct proc_list {
+	int64_t master_pid;	/* -1 if the master line was missing */
+	size_t n;
+	struct proc_worker w[PROC_WORKERS_MAX];
+};
+
+/* Parse a `show proc` reply. Needs the "#<PID>" header line; tolerates the
+ * "[failed: N]" part of the reloads column, "# programs" and sections it
+ * does not know (their lines are skipped). A worker line that does not
+ * start with a pid and the word "worker", more than PROC_WORKERS_MAX
+ * workers, or no header give CUT_EPROTO with *out emptied. Pure. */
+int stat_parse_proc(const char *text, size_t len, struct proc_list *out,
+		    struct cut_err *err);
+
 #endif

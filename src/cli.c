@@ -2,6 +2,7 @@
  * One table says which command takes which arguments and options, so the
  * help and the checks cannot drift apart. */
 #include "cli.h"
+#include "master.h"
 #include "shed.h"
 #include "strutil.h"
 
@@ -152,7 +153,10 @@ void cli_usage(FILE *f)
 		"Options:\n"
 		"  --lb unix:PATH | tcp:HOST:PORT  an HAProxy admin socket; repeat\n"
 		"                        for several LBs (default: $CUTOVER_LB,\n"
-		"                        comma-separated)\n"
+		"                        comma-separated). Append\n"
+		"                        ,master=unix:PATH (or tcp:) to give its\n"
+		"                        master CLI: waits then also count the\n"
+		"                        sessions old workers keep after a reload\n"
 		"  --lb-timeout DUR      per runtime command (default 5s)\n"
 		"  --json                machine output (one JSON document)\n"
 		"  -v, --verbose         more logs on stderr (repeat for debug)\n"
@@ -231,11 +235,14 @@ static int parse_dur(const char *opt, const char *val, uint64_t *out)
 	return 0;
 }
 
-/* CUTOVER_LB="unix:/a,tcp:h:1" when no --lb was given. */
+/* CUTOVER_LB="unix:/a,tcp:h:1" when no --lb was given. A segment that
+ * starts with "master=" belongs to the LB before it:
+ * "unix:/a,master=unix:/am,tcp:h:1" is two LBs, the first with a master
+ * CLI. */
 static int lbs_from_env(struct cli_opts *o)
 {
 	const char *env = getenv("CUTOVER_LB");
-	char *p, *save = NULL, *tok;
+	char *p, *start, *next;
 	size_t n = 0;
 
 	if (env == NULL || *env == '\0')
@@ -245,9 +252,21 @@ static int lbs_from_env(struct cli_opts *o)
 	o->lbs = calloc(strlen(env) / 2 + 2, sizeof(*o->lbs));
 	if (o->lb_env_copy == NULL || o->lbs == NULL)
 		return usage_error("%s%s", "out of memory", "");
-	for (p = o->lb_env_copy; (tok = strtok_r(p, ",", &save)) != NULL; p = NULL)
-		if (*tok != '\0')
-			o->lbs[n++] = tok;
+	start = o->lb_env_copy;
+	for (p = start; p != NULL; p = next) {
+		next = strchr(p, ',');
+		while (next != NULL &&
+		       strncmp(next + 1, MASTER_OPT, strlen(MASTER_OPT)) == 0)
+			next = strchr(next + 1, ',');
+		if (next != NULL)
+			*next++ = '\0';
+		if (*p == '\0')
+			continue;
+		if (strncmp(p, MASTER_OPT, strlen(MASTER_OPT)) == 0)
+			return usage_error("CUTOVER_LB: '%s' follows no load "
+					   "balancer address%s", p, "");
+		o->lbs[n++] = p;
+	}
 	o->nlb = n;
 	return 0;
 }

@@ -3,6 +3,7 @@
  * Changes live in fleet_apply.c, waits in fleet_wait.c. */
 #include "fleet_int.h"
 #include "log.h"
+#include "master.h"
 #include "rtapi_cmd.h"
 #include "strutil.h"
 
@@ -14,7 +15,7 @@ struct fleet *fleet_new(uv_loop_t *loop, const char *const *specs, size_t n,
 			const struct fleet_opts *opts, struct cut_err *err)
 {
 	struct rtapi_opts ro = { 0, 0 };
-	struct rtapi_addr addr;
+	struct lb_spec spec;
 	struct fleet *f;
 	size_t i, j;
 
@@ -24,9 +25,12 @@ struct fleet *fleet_new(uv_loop_t *loop, const char *const *specs, size_t n,
 			    "--lb tcp:HOST:PORT, or set CUTOVER_LB)");
 		return NULL;
 	}
+	/* The same address twice, with or without ",master=", is one LB. */
 	for (i = 0; i < n; i++)
 		for (j = 0; j < i; j++)
-			if (strcmp(specs[i], specs[j]) == 0) {
+			if (strcspn(specs[i], ",") == strcspn(specs[j], ",") &&
+			    strncmp(specs[i], specs[j],
+				    strcspn(specs[i], ",")) == 0) {
 				cut_err_set(err, CUT_EUSAGE, specs[i],
 					    "load balancer listed twice");
 				return NULL;
@@ -37,21 +41,25 @@ struct fleet *fleet_new(uv_loop_t *loop, const char *const *specs, size_t n,
 	}
 	f = calloc(1, sizeof(*f));
 	if (f == NULL || (f->api = calloc(n, sizeof(*f->api))) == NULL ||
-	    (f->refs = calloc(n, sizeof(*f->refs))) == NULL) {
-		if (f != NULL) {
-			free(f->api);
-			free(f->refs);
-		}
-		free(f);
+	    (f->refs = calloc(n, sizeof(*f->refs))) == NULL ||
+	    (f->master = calloc(n, sizeof(*f->master))) == NULL ||
+	    (f->has_master = calloc(n, sizeof(*f->has_master))) == NULL ||
+	    (f->warned_old = calloc(n, sizeof(*f->warned_old))) == NULL) {
+		fleet_free(f);
 		cut_err_set(err, UV_ENOMEM, "fleet", NULL);
 		return NULL;
 	}
 	f->loop = loop;
 	f->retry_ms = opts != NULL ? opts->retry_ms : 0;
+	f->timeout_ms = ro.timeout_ms > 0 ? ro.timeout_ms
+					  : RTAPI_DEFAULT_TIMEOUT_MS;
+	f->reply_max = ro.reply_max > 0 ? ro.reply_max : RTAPI_DEFAULT_REPLY_MAX;
 	for (i = 0; i < n; i++) {
-		if (rtapi_addr_parse(specs[i], &addr, err) != 0)
+		if (lb_spec_parse(specs[i], &spec, err) != 0)
 			goto fail;
-		f->api[i] = rtapi_new(loop, &addr, &ro);
+		f->master[i] = spec.master;
+		f->has_master[i] = spec.has_master;
+		f->api[i] = rtapi_new(loop, &spec.lb, &ro);
 		if (f->api[i] == NULL) {
 			cut_err_set(err, UV_ENOMEM, specs[i], NULL);
 			goto fail;
@@ -76,7 +84,25 @@ void fleet_free(struct fleet *f)
 	free(f->api);
 	free(f->refs);
 	free(f->want);
+	free(f->master);
+	free(f->has_master);
+	free(f->warned_old);
 	free(f);
+}
+
+const struct rtapi_addr *fleet_lb_master(const struct fleet *f, size_t i)
+{
+	return f->has_master[i] ? &f->master[i] : NULL;
+}
+
+uint64_t fleet_timeout_ms(const struct fleet *f)
+{
+	return f->timeout_ms;
+}
+
+size_t fleet_reply_max(const struct fleet *f)
+{
+	return f->reply_max;
 }
 
 size_t fleet_size(const struct fleet *f)

@@ -3,8 +3,9 @@
  * an LB's client reaches a new HAProxy process (rtapi_on_reload) it sends
  * them again ahead of anything else, because a new worker starts from the
  * configuration and has forgotten drain, maint and weights (HAPROXY.md
- * §6). Sessions still held by the old worker are not counted by waits:
- * HAProxy keeps serving them until they end or hard-stop-after. */
+ * §6). Sessions still held by the old worker (HAProxy keeps serving them
+ * until they end or hard-stop-after) are counted by waits only through
+ * the LB's master CLI (",master=ADDR"); without it this warns once. */
 #include "fleet_int.h"
 #include "log.h"
 #include "rtapi_cmd.h"
@@ -128,6 +129,13 @@ static void on_reload(struct rtapi *api, void *arg)
 		 "%zu setting%s made by this run sent again",
 		 fleet_lb_name(f, ref->lb), (long long)rtapi_info(api)->pid, n,
 		 n == 1 ? "" : "s");
+	if (fleet_lb_master(f, ref->lb) == NULL && !f->warned_old[ref->lb]) {
+		f->warned_old[ref->lb] = true;
+		LOG_WARN("lb=%s: sessions still held by its old worker are not "
+			 "counted; give its master socket (--lb '%s,master=unix:"
+			 "PATH') to count them",
+			 fleet_lb_name(f, ref->lb), fleet_lb_name(f, ref->lb));
+	}
 }
 
 void fleet_reload_init(struct fleet *f, size_t lb)

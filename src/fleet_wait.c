@@ -9,12 +9,20 @@
  * never counts as drained or up. Why it failed is kept, so that a wait
  * that times out because of it says so.
  *
+ * After a reload the old worker keeps its established sessions, but the
+ * stats socket belongs to the new one. For an LB given with its master
+ * CLI, a DRAINED or IDLE round also asks the master `show proc` and, for
+ * each old worker, `@!PID show stat BACKEND 4 -1`, and adds that worker's
+ * sessions to the LB's count; a master that fails or answers garbage
+ * makes the LB unknown for the round (HAPROXY.md §6).
+ *
  *   start -> ROUND (requests out) -> evaluate -> met?      -> done(0)
  *                ^                      |      -> changed? -> done(CHANGED)
  *                +------ tick timer <---+      -> deadline -> done(TIMEOUT)
  */
 #include "fleet.h"
 #include "log.h"
+#include "master.h"
 #include "rtapi_cmd.h"
 #include "strutil.h"
 
@@ -32,6 +40,20 @@ struct wait_req {
 	struct fleet_wait *w;
 	size_t ti, lb;
 	bool state_query;	/* the follow-up `show servers state` */
+};
+
+/* The master side of one LB in one round. */
+struct wait_master {
+	struct fleet_wait *w;
+	size_t lb;
+	bool failed;			/* unknown this round */
+};
+
+/* `@!PID show stat` of one old worker for one target. */
+struct wait_old_req {
+	struct fleet_wait *w;
+	size_t ti, lb;
+	int64_t pid;
 };
 
 struct fleet_wait {
@@ -52,6 +74,8 @@ struct fleet_wait {
 					 * last complete round, or "" */
 	char (*why_cur)[WAIT_WHY_MAX];	/* the same for the round in progress */
 	struct wait_req *reqs;
+	struct wait_master *masters;	/* per LB */
+	int64_t *old_cur, *old_pid_cur;	/* per cell, this round */
 	size_t pending;			/* requests of this round in flight */
 	bool finished;			/* done() has run */
 	int open_handles;
@@ -98,6 +122,9 @@ static void wait_release(struct fleet_wait *w)
 	free(w->why);
 	free(w->why_cur);
 	free(w->reqs);
+	free(w->masters);
+	free(w->old_cur);
+	free(w->old_pid_cur);
 	free(w);
 }
 
@@ -206,6 +233,33 @@ static void append_unknown(const struct fleet_wait *w, char *out, size_t outsz)
 	}
 }
 
+/* "; web1: 2 sessions on old worker 8932 of unix:/x.sock" for each target
+ * that an old worker still held at the last complete round. */
+static void append_old(const struct fleet_wait *w, char *out, size_t outsz)
+{
+	size_t i, j, used = strlen(out);
+	int n;
+
+	for (i = 0; i < w->tg->n; i++)
+		for (j = 0; j < w->nlb && used < outsz; j++) {
+			const struct fleet_obs *o = &w->obs[cell(w, i, j)];
+
+			if (!o->known || o->old_sessions <= 0)
+				continue;
+			n = snprintf(out + used, outsz - used,
+				     "; %s: %lld session%s on old worker %lld "
+				     "of %s",
+				     w->tg->t[i].server,
+				     (long long)o->old_sessions,
+				     o->old_sessions == 1 ? "" : "s",
+				     (long long)o->old_pid,
+				     fleet_lb_name(w->f, j));
+			if (n < 0)
+				return;
+			used += (size_t)n;
+		}
+}
+
 static void on_deadline(uv_timer_t *t)
 {
 	struct fleet_wait *w = container_of(t, struct fleet_wait, deadline);
@@ -215,14 +269,55 @@ static void on_deadline(uv_timer_t *t)
 	str_format_duration(w->timeout_ms, dur, sizeof(dur));
 	cut_err_set(&err, CUT_ETIMEOUT, "wait", "not %s after %s",
 		    fleet_cond_name(w->cond), dur);
+	append_old(w, err.msg, sizeof(err.msg));
 	append_unknown(w, err.msg, sizeof(err.msg));
 	wait_finish(w, CUT_ETIMEOUT, &err);
+}
+
+static bool counts_old(const struct fleet_wait *w, size_t lb)
+{
+	return (w->cond == FLEET_UNTIL_DRAINED || w->cond == FLEET_UNTIL_IDLE) &&
+	       fleet_lb_master(w->f, lb) != NULL;
+}
+
+/* Add what the old workers hold to this round's observations; an LB whose
+ * master failed is unknown. */
+static void merge_old(struct fleet_wait *w)
+{
+	size_t i, j;
+
+	for (j = 0; j < w->nlb; j++) {
+		if (!counts_old(w, j))
+			continue;
+		for (i = 0; i < w->tg->n; i++) {
+			struct fleet_obs *o = &w->cur[cell(w, i, j)];
+			int64_t old = w->old_cur[cell(w, i, j)];
+
+			if (w->masters[j].failed) {
+				o->known = false;
+				continue;
+			}
+			if (!o->known)
+				continue;
+			if (old > 0 && old != w->obs[cell(w, i, j)].old_sessions)
+				LOG_INFO("%s: %lld session%s on old worker %lld "
+					 "of %s",
+					 w->tg->t[i].server, (long long)old,
+					 old == 1 ? "" : "s",
+					 (long long)w->old_pid_cur[cell(w, i, j)],
+					 fleet_lb_name(w->f, j));
+			o->old_sessions = old;
+			o->old_pid = w->old_pid_cur[cell(w, i, j)];
+			o->sessions += old;
+		}
+	}
 }
 
 static void round_complete(struct fleet_wait *w)
 {
 	uint64_t now, next;
 
+	merge_old(w);
 	memcpy(w->obs, w->cur, w->tg->n * w->tg->nlb * sizeof(*w->obs));
 	memcpy(w->why, w->why_cur, w->nlb * sizeof(*w->why));
 	memset(w->why_cur, 0, w->nlb * sizeof(*w->why_cur));
@@ -380,6 +475,163 @@ static void on_reply(int status, const char *reply, size_t len, void *arg)
 		round_complete(w);
 }
 
+/* ---- old workers, through the master CLI ------------------------------ */
+
+/* A reply came back: one fewer in flight; the last one of a round
+ * completes it, the last one after done() frees the wait. */
+static void master_reply_done(struct fleet_wait *w)
+{
+	w->pending--;
+	if (w->finished) {
+		if (w->pending == 0 && w->open_handles == 0)
+			wait_release(w);
+		return;
+	}
+	if (w->pending == 0)
+		round_complete(w);
+}
+
+static void on_old_stat(int status, const char *reply, size_t len,
+			const struct cut_err *merr, void *arg)
+{
+	struct wait_old_req *rq = arg;
+	struct fleet_wait *w = rq->w;
+	const struct fleet_target *t;
+	const struct stat_row *row;
+	struct stat_table tab;
+	struct cut_err err;
+	size_t c;
+
+	if (w->finished)
+		goto out;
+	t = &w->tg->t[rq->ti];
+	c = cell(w, rq->ti, rq->lb);
+	if (status != 0) {
+		note_why(w, rq->lb, "%s: %s", fleet_lb_failure(status),
+			 merr->msg);
+		w->masters[rq->lb].failed = true;
+	} else if (stat_parse_csv(reply, len, &tab, &err) != 0) {
+		note_why(w, rq->lb, "%s: master %s, '@!%lld show stat': %s",
+			 fleet_lb_failure(CUT_EPROTO),
+			 fleet_lb_master(w->f, rq->lb)->spec,
+			 (long long)rq->pid, err.msg);
+		w->masters[rq->lb].failed = true;
+	} else {
+		/* An old worker built from an older configuration may not
+		 * have the server: it holds none of its sessions. */
+		row = stat_table_find(&tab, t->backend, t->server);
+		if (row != NULL) {
+			int64_t n = (row->scur > 0 ? row->scur : 0) +
+				    (row->qcur > 0 ? row->qcur : 0);
+
+			w->old_cur[c] += n;
+			if (n > 0 && w->old_pid_cur[c] == 0)
+				w->old_pid_cur[c] = rq->pid;
+		}
+		stat_table_free(&tab);
+	}
+out:
+	free(rq);
+	master_reply_done(w);
+}
+
+static bool ask_old_worker(struct fleet_wait *w, size_t lb, size_t ti,
+			   int64_t pid)
+{
+	struct wait_old_req *rq;
+	struct rtcmd cmd;
+	char line[RTCMD_MAX + 32];
+
+	if (rtcmd_show_stat(&cmd, w->tg->t[ti].backend, -1) != 0)
+		return false;
+	snprintf(line, sizeof(line), "@!%lld %s", (long long)pid, cmd.text);
+	rq = calloc(1, sizeof(*rq));
+	if (rq == NULL)
+		return false;
+	rq->w = w;
+	rq->ti = ti;
+	rq->lb = lb;
+	rq->pid = pid;
+	if (master_run(fleet_loop(w->f), fleet_lb_master(w->f, lb), line,
+		       fleet_timeout_ms(w->f), fleet_reply_max(w->f),
+		       on_old_stat, rq) != 0) {
+		free(rq);
+		return false;
+	}
+	w->pending++;
+	return true;
+}
+
+static void on_proc(int status, const char *reply, size_t len,
+		    const struct cut_err *merr, void *arg)
+{
+	struct wait_master *m = arg;
+	struct fleet_wait *w = m->w;
+	struct proc_list *pl = NULL;
+	struct cut_err err;
+	size_t i, ti;
+
+	if (w->finished)
+		goto out;
+	if (status != 0) {
+		note_why(w, m->lb, "%s: %s", fleet_lb_failure(status),
+			 merr->msg);
+		m->failed = true;
+		goto out;
+	}
+	pl = malloc(sizeof(*pl));
+	if (pl == NULL) {
+		note_why(w, m->lb, "out of memory");
+		m->failed = true;
+		goto out;
+	}
+	if (stat_parse_proc(reply, len, pl, &err) != 0) {
+		note_why(w, m->lb, "%s: master %s: %s",
+			 fleet_lb_failure(CUT_EPROTO),
+			 fleet_lb_master(w->f, m->lb)->spec, err.msg);
+		m->failed = true;
+		goto out;
+	}
+	for (i = 0; i < pl->n && !m->failed; i++) {
+		if (!pl->w[i].old)
+			continue;
+		for (ti = 0; ti < w->tg->n; ti++)
+			if (!ask_old_worker(w, m->lb, ti, pl->w[i].pid)) {
+				note_why(w, m->lb, "master %s did not take a "
+					 "request",
+					 fleet_lb_master(w->f, m->lb)->spec);
+				m->failed = true;
+				break;
+			}
+	}
+out:
+	free(pl);
+	master_reply_done(w);
+}
+
+static void ask_masters(struct fleet_wait *w)
+{
+	size_t j;
+
+	memset(w->old_cur, 0, w->tg->n * w->nlb * sizeof(*w->old_cur));
+	memset(w->old_pid_cur, 0, w->tg->n * w->nlb * sizeof(*w->old_pid_cur));
+	for (j = 0; j < w->nlb; j++) {
+		w->masters[j].failed = false;
+		if (!counts_old(w, j))
+			continue;
+		if (master_run(fleet_loop(w->f), fleet_lb_master(w->f, j),
+			       "show proc", fleet_timeout_ms(w->f),
+			       fleet_reply_max(w->f), on_proc,
+			       &w->masters[j]) != 0) {
+			note_why(w, j, "master %s did not take a request",
+				 fleet_lb_master(w->f, j)->spec);
+			w->masters[j].failed = true;
+			continue;
+		}
+		w->pending++;
+	}
+}
+
 static void start_round(struct fleet_wait *w)
 {
 	const struct fleet_targets *tg = w->tg;
@@ -387,6 +639,7 @@ static void start_round(struct fleet_wait *w)
 	size_t i, j;
 
 	w->round_start_ms = uv_now(w->tick.loop);
+	ask_masters(w);
 	for (i = 0; i < tg->n; i++) {
 		for (j = 0; j < tg->nlb; j++) {
 			struct wait_req *rq = &w->reqs[cell(w, i, j)];
@@ -427,10 +680,18 @@ struct fleet_wait *fleet_wait_start(struct fleet *f,
 	w->why = calloc(tg->nlb, sizeof(*w->why));
 	w->why_cur = calloc(tg->nlb, sizeof(*w->why_cur));
 	w->reqs = calloc(ncell, sizeof(*w->reqs));
+	w->masters = calloc(tg->nlb, sizeof(*w->masters));
+	w->old_cur = calloc(ncell, sizeof(*w->old_cur));
+	w->old_pid_cur = calloc(ncell, sizeof(*w->old_pid_cur));
 	if (w->obs == NULL || w->cur == NULL || w->why == NULL ||
-	    w->why_cur == NULL || w->reqs == NULL) {
+	    w->why_cur == NULL || w->reqs == NULL || w->masters == NULL ||
+	    w->old_cur == NULL || w->old_pid_cur == NULL) {
 		wait_release(w);
 		return NULL;
+	}
+	for (j = 0; j < tg->nlb; j++) {
+		w->masters[j].w = w;
+		w->masters[j].lb = j;
 	}
 	for (i = 0; i < tg->n; i++)
 		for (j = 0; j < tg->nlb; j++) {

@@ -264,7 +264,8 @@ int journal_list(char ***paths, size_t *n, struct cut_err *err)
 	}
 	closedir(dh);
 	/* Ids start with the date and time: newest first. */
-	qsort(v, cnt, sizeof(*v), cmp_desc);
+	if (cnt > 1)
+		qsort(v, cnt, sizeof(*v), cmp_desc);
 	*paths = v;
 	*n = cnt;
 	return 0;

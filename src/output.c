@@ -280,6 +280,10 @@ static void obs_summary(const struct fleet *f, const struct fleet_wait *w,
 			buf_appendf(b, "%s%s: %lld session%s, %s", j ? ", " : "",
 				    fleet_lb_name(f, j), (long long)ob->sessions,
 				    ob->sessions == 1 ? "" : "s", ob->status);
+		if (ob->known && ob->old_sessions > 0)
+			buf_appendf(b, " (%lld on old worker %lld)",
+				    (long long)ob->old_sessions,
+				    (long long)ob->old_pid);
 	}
 }
 
@@ -335,10 +339,12 @@ void out_wait_result(struct out *o, const struct fleet *f,
 
 				json_array_append_new(
 					per,
-					json_pack("{s:s, s:b, s:I, s:s, s:b}", "lb",
-						  fleet_lb_name(f, j), "known",
-						  ob->known, "sessions",
+					json_pack("{s:s, s:b, s:I, s:I, s:s, s:b}",
+						  "lb", fleet_lb_name(f, j),
+						  "known", ob->known, "sessions",
 						  (json_int_t)ob->sessions,
+						  "old_worker_sessions",
+						  (json_int_t)ob->old_sessions,
 						  "status", ob->status, "met",
 						  ob->met));
 			}

@@ -7,6 +7,7 @@
  * docs/plan.md.
  */
 #include "plan.h"
+#include "master.h"
 #include "plan_int.h"
 #include "plan_yaml.h"
 #include "rtapi.h"
@@ -217,7 +218,7 @@ static int parse_lbs(const struct plan_yctx *y, struct plan *p,
 	p->lbs_line = n->line;
 	for (i = 0; i < count; i++) {
 		const struct plan_ynode *one = n;
-		struct rtapi_addr addr;
+		struct lb_spec spec;
 		struct cut_err sub = { 0 };
 		char path[64], got[80];
 		int rc;
@@ -233,7 +234,7 @@ static int parse_lbs(const struct plan_yctx *y, struct plan *p,
 		if (strncmp(one->text, "unix:", 5) != 0 &&
 		    strncmp(one->text, "tcp:", 4) != 0 && one->text[0] != '/')
 			return plan_yaml_expected(y, one, path, LB_WHAT);
-		if (rtapi_addr_parse(one->text, &addr, &sub) != 0)
+		if (lb_spec_parse(one->text, &spec, &sub) != 0)
 			return plan_yaml_node_err(y, one, "%s: %s, in %s", path,
 						  sub.msg,
 						  plan_yaml_describe(one, got,

@@ -56,9 +56,20 @@ int runlock_state_dir(char *out, size_t outsz, struct cut_err *err)
 	return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
+/* An LB spec's address alone: "unix:/a,master=unix:/m" locks as
+ * "unix:/a", so that giving the master socket or not is the same LB. */
+static size_t lb_addr_len(const char *spec)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	return strcspn(spec, ",");
+}
+
+static int cmp_lb(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	size_t nx = lb_addr_len(x), ny = lb_addr_len(y);
+	int c = memcmp(x, y, nx < ny ? nx : ny);
+
+	return c != 0 ? c : (nx > ny) - (nx < ny);
 }
 
 /* FNV-1a over the backend and the sorted LB addresses. */
@@ -73,12 +84,12 @@ static uint32_t key_hash(const char *backend, const char *const *lbs,
 	if (sorted == NULL)
 		return 0;
 	memcpy(sorted, lbs, nlb * sizeof(*sorted));
-	qsort(sorted, nlb, sizeof(*sorted), cmp_str);
+	qsort(sorted, nlb, sizeof(*sorted), cmp_lb);
 	for (p = backend; *p != '\0'; p++)
 		h = (h ^ (uint8_t)*p) * 16777619u;
 	for (i = 0; i < nlb; i++) {
 		h = (h ^ 0xffu) * 16777619u;
-		for (p = sorted[i]; *p != '\0'; p++)
+		for (p = sorted[i]; *p != '\0' && *p != ','; p++)
 			h = (h ^ (uint8_t)*p) * 16777619u;
 	}
 	free(sorted);

@@ -315,6 +315,7 @@ static void test_write_then_read(void **state)
 	struct intent_seen seen = { 0 };
 	struct cut_err err = { 0 };
 	struct journal_run r;
+	json_t *rec;
 	struct journal *j;
 	char runs[128];
 	struct stat st;
@@ -323,7 +324,9 @@ static void test_write_then_read(void **state)
 	size_t n;
 
 	assert_int_equal(uv_loop_init(&loop), 0);
-	j = journal_create(&loop, run_record(), &err);
+	rec = run_record();
+	j = journal_create(&loop, rec, &err);
+	json_decref(rec);	/* borrowed by journal_create */
 	if (j == NULL)
 		fail_msg("journal_create: %s", err.msg);
 	assert_int_equal(journal_list(&paths, &n, &err), 0);
@@ -368,6 +371,7 @@ static void test_write_then_read(void **state)
 /* A run that never started (refused, not confirmed) leaves no file. */
 static void test_discard(void **state)
 {
+	json_t *rec;
 	struct cut_err err = { 0 };
 	struct journal *j;
 	uv_loop_t loop;
@@ -376,7 +380,9 @@ static void test_discard(void **state)
 
 	(void)state;
 	assert_int_equal(uv_loop_init(&loop), 0);
-	j = journal_create(&loop, run_record(), &err);
+	rec = run_record();
+	j = journal_create(&loop, rec, &err);
+	json_decref(rec);	/* borrowed by journal_create */
 	assert_non_null(j);
 	journal_discard(j);
 	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);

@@ -759,6 +759,7 @@ static struct invalid_case invalid_cases[] = {
 	INVALID(wrong_type_list),
 	INVALID(bad_backend_name),
 	INVALID(bad_lb_address),
+	INVALID(bad_lb_master),
 	INVALID(bad_lb_port),
 	INVALID(bad_server_name),
 	INVALID(duplicate_server),
