@@ -122,10 +122,10 @@ valgrind: deps
 	@sh tests/run.sh --valgrind
 
 bench: deps
-	@sh tests/bench/run.sh
+	@bash tests/bench/run.sh
 
 demo: deps
-	@sh contrib/demo.sh
+	@bash contrib/demo.sh
 
 # FUZZ_TARGETS="plan sess" runs only those (names as in tests/fuzz/corpus/).
 fuzz: fuzz-bins
