@@ -56,7 +56,8 @@ LBS=(--lb "unix:$(lb_sock lb1)")
 wait_for "TLS listener answers" 5 curl -sf --cacert "$T/ca.pem" \
 	"https://127.0.0.1:$TLS_OK/version"
 
-# plan FILE URL [MORE PROBE.HTTP KEYS]
+# plan FILE URL [MORE PROBE.HTTP KEYS]; a TLS handshake under valgrind
+# takes most of a second, so the probe's times scale like every wait.
 plan() {
 	cat >"$1" <<PLAN
 backend: app
@@ -68,8 +69,8 @@ hooks:
 probe:
   http: { url: "$2", expect: 200, body: v1${3:+, $3} }
   interval: 100ms
-  timeout: 1s
-  deadline: 1500ms
+  timeout: $(_e2e_ms 1)ms
+  deadline: $(_e2e_ms 1.5)ms
 PLAN
 }
 back_in() {
