@@ -91,6 +91,7 @@ struct journal_run {
 				 * "aborted" */
 	char sw_to[8];		/* switch: "green" or "blue" */
 	char sw_step[32];	/* switch: the last step reached */
+	bool sw_aborting;	/* switch: the last resume was --abort */
 };
 
 int journal_load(const char *path, struct journal_run *out,

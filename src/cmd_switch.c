@@ -45,6 +45,8 @@ struct switch_cmd {
 	struct journal *journal;	/* NULL on --dry-run */
 	struct journal_run jr;		/* resume: the run being finished */
 	bool resuming;			/* cutover resume */
+	bool aborting;			/* resume --abort, or a resume of a
+					 * killed one: back where it was */
 	bool started;			/* "start"/"resume" is durable */
 	bool to_blue;
 	bool interrupted;
@@ -156,8 +158,7 @@ static void on_end_durable(int status, const struct cut_err *err, void *arg)
 static int journal_end(struct switch_cmd *c, int status, const char *reason)
 {
 	const char *name = c->code == EXIT_OK
-				   ? (c->resuming && c->a->opt->abort ? "aborted"
-								      : "ok")
+				   ? (c->aborting ? "aborted" : "ok")
 			   : c->code == EXIT_UNSAFE      ? "unsafe"
 			   : c->code == EXIT_INTERRUPTED ? "interrupted"
 							 : "failed";
@@ -294,7 +295,7 @@ static void run(struct switch_cmd *c)
 	json_t *rec = c->resuming
 			      ? json_pack("{s:s, s:I, s:b, s:s}", "ev", "resume",
 					  "pid", (json_int_t)getpid(), "abort",
-					  c->a->opt->abort, "to",
+					  c->aborting, "to",
 					  c->to_blue ? "blue" : "green")
 			      : json_pack("{s:s}", "ev", "start");
 	int rc = journal_intent(c->journal, rec, on_started, c);
@@ -337,7 +338,7 @@ static void proceed(struct switch_cmd *c)
 	}
 	if (c->resuming)
 		snprintf(q, sizeof(q), "%s run %s: switch traffic to %s on %zu "
-			 "load balancer%s?", c->a->opt->abort ? "Abort" : "Finish",
+			 "load balancer%s?", c->aborting ? "Abort" : "Finish",
 			 c->jr.id, c->to_blue ? "blue" : "green", n,
 			 n == 1 ? "" : "s");
 	else
@@ -377,7 +378,7 @@ static void resume_report(struct switch_cmd *c, const struct fleet_view *v)
 	size_t j, k, i;
 
 	fprintf(stderr, "cutover: %s switch run %s of %s (to %s, started by "
-		"pid %lld on %s)\n", c->a->opt->abort ? "aborting" : "resuming",
+		"pid %lld on %s)\n", c->aborting ? "aborting" : "resuming",
 		c->jr.id, c->jr.plan_path, c->jr.sw_to, c->jr.pid, c->jr.host);
 	fprintf(stderr, "  journal: last step %s%s%s\n",
 		c->jr.sw_step[0] ? c->jr.sw_step : "(none)",
@@ -503,8 +504,9 @@ static int begin(struct app *a, struct plan *plan, struct journal_run *jr)
 	if (jr != NULL) {
 		c->jr = *jr;
 		c->resuming = true;
-		/* Abort: the other way. */
-		c->to_blue = (strcmp(jr->sw_to, "blue") == 0) != a->opt->abort;
+		/* Abort (and the resume of an abort): the other way. */
+		c->aborting = a->opt->abort || jr->sw_aborting;
+		c->to_blue = (strcmp(jr->sw_to, "blue") == 0) != c->aborting;
 	} else {
 		c->to_blue = a->opt->to_blue;
 	}

@@ -125,6 +125,7 @@ static int read_record(struct journal_run *r, json_t *rec, int line,
 		copy(r->sw_step, sizeof(r->sw_step), str(rec, "step"));
 	} else if (strcmp(ev, "resume") == 0) {
 		r->ended = false;
+		r->sw_aborting = json_is_true(json_object_get(rec, "abort"));
 	} else if (strcmp(ev, "end") == 0) {
 		r->ended = true;
 		copy(r->end_status, sizeof(r->end_status), str(rec, "status"));
