@@ -15,8 +15,9 @@
  * the middle is an error naming FILE:LINE.
  *
  * Record kinds ("ev"): "run" (first line: kind, plan path and text,
- * backend, LBs, pid, host), "start" (the run began: its servers in
- * order), "state" (a server moved: server,
+ * backend, LBs, pid, host; a switch adds "to": green or blue), "start"
+ * (the run began: a rollout's servers in order), "step" (a switch moved:
+ * step, from, reason), "state" (a server moved: server,
  * state, from, reason), "intent" (about to act: server, state, what),
  * "hook" (a hook command started: server, pid), "resume" (a resume
  * started: pid, abort), "end" (status, reason, every
@@ -88,6 +89,9 @@ struct journal_run {
 				 * "resume" */
 	char end_status[16];	/* "ok" "failed" "interrupted" "unsafe"
 				 * "aborted" */
+	char sw_to[8];		/* switch: "green" or "blue" */
+	char sw_step[32];	/* switch: the last step reached */
+	bool sw_aborting;	/* switch: the last resume was --abort */
 };
 
 int journal_load(const char *path, struct journal_run *out,

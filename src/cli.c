@@ -88,8 +88,9 @@ static const struct cli_cmd_desc cmds[CMD_COUNT] = {
 			 "drain blue, retire" },
 	[CMD_RESUME] = { "resume", "[RUN-ID | JOURNAL | PLAN.yaml]", 0, 1,
 			 O(OPT_ABORT) | O(OPT_YES) | O(OPT_POLL),
-			 "finish an interrupted or crashed rollout from its "
-			 "journal (--abort: put back what was only drained)" },
+			 "finish an interrupted or crashed rollout or switch "
+			 "from its journal (--abort: put back what was only "
+			 "drained, or switch back)" },
 	[CMD_HELP] = { "help", "", 0, 0, 0, "this help" },
 	[CMD_VERSION] = { "version", "", 0, 0, 0, "print the version" },
 };

@@ -24,6 +24,7 @@
 #include "rtapi_cmd.h"
 #include "cmd_plan.h"
 #include "roll_resume.h"
+#include "cmd_switch.h"
 #include "strutil.h"
 
 #include <fnmatch.h>
@@ -855,7 +856,10 @@ static void on_view(struct fleet_view *v, void *arg)
 }
 
 /* Resume: the journal, then its plan (as the run read it) and its LBs
- * (unless --lb says otherwise). */
+ * (unless --lb says otherwise). A switch's journal goes to cmd_switch.c:
+ * RESUME_SWITCH, with *jr loaded and no plan. */
+#define RESUME_SWITCH (-1)
+
 static int resume_load(struct app *a, struct journal_run *jr,
 		       struct plan **plan)
 {
@@ -868,11 +872,11 @@ static int resume_load(struct app *a, struct journal_run *jr,
 		out_error(&a->out, &err);
 		return EXIT_USAGE;
 	}
+	if (strcmp(jr->kind, "switch") == 0)
+		return RESUME_SWITCH;	/* cmd_switch.c finishes it */
 	if (strcmp(jr->kind, "rollout") != 0) {
-		fprintf(stderr, "cutover: error: %s: run %s is a %s; resume "
-			"finishes rollouts only: run `cutover switch %s` again "
-			"(or with --to blue)\n", jr->path, jr->id, jr->kind,
-			jr->plan_path);
+		fprintf(stderr, "cutover: error: %s: run %s is a %s, which "
+			"resume does not know\n", jr->path, jr->id, jr->kind);
 		return EXIT_USAGE;
 	}
 	if (plan_load_buf(jr->plan_path, jr->plan_text, strlen(jr->plan_text),
@@ -962,6 +966,12 @@ static int rollout_start(struct app *a)
 	c->resuming = a->opt->cmd == CMD_RESUME;
 	rc = c->resuming ? resume_load(a, &c->jr, &plan)
 			 : cmd_plan_load(a, false, &plan);
+	if (rc == RESUME_SWITCH) {
+		struct journal_run jr = c->jr;
+
+		free(c);
+		return cmd_switch_resume(a, &jr);
+	}
 	if (rc != 0) {
 		journal_run_free(&c->jr);
 		free(c);

@@ -9,15 +9,26 @@
  * Exit: 0 done (or switched back with --to blue as asked); 1 failed or
  * rolled back after a breach (the last lines say where traffic is); 5
  * interrupted; 7 a change could not be undone on some LB.
+ *
+ * Every run is journaled (journal.h): the first record (kind "switch",
+ * the plan's text, the LBs, the direction "to") is durable before the
+ * loop runs, "start" is durable before the first step, and every step
+ * change is recorded through the notify hook of bluegreen's one setter.
+ * `cutover resume` of a switch comes here (cmd_switch_resume): the plan
+ * and LBs come from the journal and the switch runs again in the same
+ * direction (every step is idempotent), or, with --abort, in the other.
  */
 #include "app.h"
 #include "bluegreen.h"
+#include "cmd_switch.h"
 #include "confirm.h"
+#include "fleet_map.h"
 #include "rtapi_cmd.h"
 #include "cmd_plan.h"
 #include "strutil.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,26 +41,41 @@ struct switch_cmd {
 	struct probe_env *penv;
 	struct bg *bg;
 	struct confirm *ask;
-	struct fleet_view *view;	/* kept until the run starts */
 	struct runlock lock;
+	struct journal *journal;	/* NULL on --dry-run */
+	struct journal_run jr;		/* resume: the run being finished */
+	bool resuming;			/* cutover resume */
+	bool aborting;			/* resume --abort, or a resume of a
+					 * killed one: back where it was */
+	bool started;			/* "start"/"resume" is durable */
 	bool to_blue;
 	bool interrupted;
+	int code;			/* exit code, once the run ended */
 };
 
 static void cmd_end(struct switch_cmd *c, int exit_code)
 {
 	struct app *a = c->a;
+	struct journal_run jr = c->jr;	/* the fleet borrows its LB names */
 
 	if (c->ask != NULL)
 		confirm_cancel(c->ask);
+	if (c->journal != NULL) {
+		/* A run that never began leaves no journal behind. */
+		if (c->started || c->resuming)
+			journal_close(c->journal, NULL, NULL);
+		else
+			journal_discard(c->journal);
+		c->journal = NULL;
+	}
 	runlock_release(&c->lock);
 	bg_free(c->bg);
-	fleet_view_free(c->view);
 	probe_env_free(c->penv);
 	plan_free(c->plan);
 	a->cmd = NULL;
 	free(c);
 	app_finish(a, exit_code);
+	journal_run_free(&jr);
 }
 
 static void emit_json(json_t *ev)
@@ -90,6 +116,9 @@ static void on_step(void *arg, enum bg_step from, enum bg_step to,
 {
 	struct switch_cmd *c = arg;
 
+	journal_note(c->journal, json_pack("{s:s, s:s, s:s, s:s}", "ev", "step",
+					   "step", bg_step_name(to), "from",
+					   bg_step_name(from), "reason", reason));
 	if (c->a->opt->json) {
 		emit_json(json_pack("{s:s, s:s, s:s, s:s}", "event", "step",
 				    "from", bg_step_name(from), "to",
@@ -113,6 +142,34 @@ static void on_log(void *arg, const char *kind, const char *msg)
 				    kind, "message", msg));
 	else
 		line("[%s] %s", kind, msg);
+}
+
+static void on_end_durable(int status, const struct cut_err *err, void *arg)
+{
+	struct switch_cmd *c = arg;
+
+	if (status != 0)
+		fprintf(stderr, "cutover: warning: %s\n",
+			err ? err->msg : "journal");
+	cmd_end(c, c->code);
+}
+
+/* The journal says how the run ended and where traffic is. */
+static int journal_end(struct switch_cmd *c, int status, const char *reason)
+{
+	const char *name = c->code == EXIT_OK
+				   ? (c->aborting ? "aborted" : "ok")
+			   : c->code == EXIT_UNSAFE      ? "unsafe"
+			   : c->code == EXIT_INTERRUPTED ? "interrupted"
+							 : "failed";
+
+	return journal_intent(c->journal,
+			      json_pack("{s:s, s:s, s:s, s:s}", "ev", "end",
+					"status", name, "reason", reason,
+					"result", status == 0 ? "done"
+						  : status == CUT_ECHANGED
+						  ? "rolled back" : "failed"),
+			      on_end_durable, c);
 }
 
 static void on_end(void *arg, int status, const char *reason)
@@ -139,6 +196,10 @@ static void on_end(void *arg, int status, const char *reason)
 	else
 		printf("\nswitch FAILED: %s\n", reason);
 	fflush(stdout);
+	c->code = code;
+	if (c->journal != NULL && c->started &&
+	    journal_end(c, status, reason) == 0)
+		return;
 	cmd_end(c, code);
 }
 
@@ -209,21 +270,41 @@ static void dry_run(struct switch_cmd *c)
 
 /* ---- start ------------------------------------------------------------------ */
 
-static void run(struct switch_cmd *c)
+static void on_started(int status, const struct cut_err *err, void *arg)
 {
-	const struct bg_notify n = { on_step, on_log, on_end, c };
-	struct cut_err err;
+	struct switch_cmd *c = arg;
 
-	c->bg = bg_new(c->a->loop, c->a->fleet, c->plan, c->view, c->to_blue,
-		       c->penv, &n, &err);
-	fleet_view_free(c->view);
-	c->view = NULL;
-	if (c->bg == NULL) {
-		out_error(&c->a->out, &err);
-		cmd_end(c, cli_exit_for(err.code));
+	if (status != 0) {
+		fprintf(stderr, "cutover: error: %s (nothing was changed)\n",
+			err ? err->msg : "journal");
+		cmd_end(c, EXIT_FAILED);
 		return;
 	}
+	if (c->interrupted) {
+		fprintf(stderr, "cutover: interrupted before any change\n");
+		cmd_end(c, EXIT_INTERRUPTED);
+		return;
+	}
+	c->started = true;
 	bg_run(c->bg);
+}
+
+/* The run begins once its "start" (or "resume") record is on disk. */
+static void run(struct switch_cmd *c)
+{
+	json_t *rec = c->resuming
+			      ? json_pack("{s:s, s:I, s:b, s:s}", "ev", "resume",
+					  "pid", (json_int_t)getpid(), "abort",
+					  c->aborting, "to",
+					  c->to_blue ? "blue" : "green")
+			      : json_pack("{s:s}", "ev", "start");
+	int rc = journal_intent(c->journal, rec, on_started, c);
+
+	if (rc != 0) {
+		fprintf(stderr, "cutover: error: journal: %s (nothing was "
+			"changed)\n", cut_strerror(rc));
+		cmd_end(c, EXIT_FAILED);
+	}
 }
 
 static void on_answer(bool yes, void *arg)
@@ -239,34 +320,14 @@ static void on_answer(bool yes, void *arg)
 	run(c);
 }
 
-static void on_view(struct fleet_view *v, void *arg)
+/* After the LBs are read (and for resume, reported): dry run, --yes or
+ * ask. */
+static void proceed(struct switch_cmd *c)
 {
-	struct switch_cmd *c = arg;
-	const struct bg_notify quiet = { NULL, NULL, NULL, NULL };
-	struct cut_err err;
 	char q[512];
-	size_t j;
+	size_t n = fleet_size(c->a->fleet);
 
-	c->view = v;
-	for (j = 0; j < v->n; j++)
-		if (v->lb[j].status != 0) {
-			cut_err_set(&err, CUT_EUNKNOWN, v->lb[j].name,
-				    "%s %s: %s", v->lb[j].name,
-				    fleet_lb_failure(v->lb[j].status),
-				    v->lb[j].err.msg);
-			out_error(&c->a->out, &err);
-			cmd_end(c, EXIT_LB);
-			return;
-		}
 	if (c->a->opt->dry_run) {
-		/* Resolve both sides, print, start nothing. */
-		c->bg = bg_new(c->a->loop, c->a->fleet, c->plan, v, c->to_blue,
-			       c->penv, &quiet, &err);
-		if (c->bg == NULL) {
-			out_error(&c->a->out, &err);
-			cmd_end(c, cli_exit_for(err.code));
-			return;
-		}
 		dry_run(c);
 		cmd_end(c, EXIT_OK);
 		return;
@@ -275,10 +336,16 @@ static void on_view(struct fleet_view *v, void *arg)
 		run(c);
 		return;
 	}
-	snprintf(q, sizeof(q), "Switch traffic to %s on %zu load balancer%s "
-		 "(cutover switch %s --dry-run shows every step)?",
-		 c->to_blue ? "blue" : "green", v->n, v->n == 1 ? "" : "s",
-		 c->plan->path);
+	if (c->resuming)
+		snprintf(q, sizeof(q), "%s run %s: switch traffic to %s on %zu "
+			 "load balancer%s?", c->aborting ? "Abort" : "Finish",
+			 c->jr.id, c->to_blue ? "blue" : "green", n,
+			 n == 1 ? "" : "s");
+	else
+		snprintf(q, sizeof(q), "Switch traffic to %s on %zu load "
+			 "balancer%s (cutover switch %s --dry-run shows every "
+			 "step)?", c->to_blue ? "blue" : "green", n,
+			 n == 1 ? "" : "s", c->plan->path);
 	c->ask = confirm_ask(c->a->loop, q, on_answer, c);
 	if (c->ask == NULL) {
 		fprintf(stderr, "cutover: standard input is not a terminal: add "
@@ -288,24 +355,161 @@ static void on_view(struct fleet_view *v, void *arg)
 	}
 }
 
-static int switch_start(struct app *a)
+static void on_map_report(const struct fleet_map_value *values, void *arg)
+{
+	struct switch_cmd *c = arg;
+	const struct plan_switch *sw = &c->plan->sw;
+	size_t j;
+
+	for (j = 0; j < fleet_size(c->a->fleet); j++)
+		fprintf(stderr, "  %-20s map %s %s: %s\n",
+			fleet_lb_name(c->a->fleet, j), sw->map, sw->key,
+			values[j].status != 0 ? values[j].msg
+			: values[j].found     ? values[j].value
+					      : "(no entry)");
+	proceed(c);
+}
+
+/* Resume: what the journal says, and what every LB reports now. */
+static void resume_report(struct switch_cmd *c, const struct fleet_view *v)
+{
+	const struct fleet_targets *side[2] = { bg_blue(c->bg), bg_green(c->bg) };
+	const char *side_name[2] = { "blue", "green" };
+	size_t j, k, i;
+
+	fprintf(stderr, "cutover: %s switch run %s of %s (to %s, started by "
+		"pid %lld on %s)\n", c->aborting ? "aborting" : "resuming",
+		c->jr.id, c->jr.plan_path, c->jr.sw_to, c->jr.pid, c->jr.host);
+	fprintf(stderr, "  journal: last step %s%s%s\n",
+		c->jr.sw_step[0] ? c->jr.sw_step : "(none)",
+		c->jr.ended ? ", ended " : "", c->jr.ended ? c->jr.end_status : "");
+	for (j = 0; j < v->n; j++)
+		for (k = 0; k < 2; k++)
+			for (i = 0; i < side[k]->n; i++) {
+				const struct fleet_target *t = &side[k]->t[i];
+				const struct srvstate_row *r = srvstate_find(
+					&v->lb[j].state, t->backend, t->server);
+
+				if (r == NULL)
+					continue;
+				fprintf(stderr, "  %-20s %-5s %s/%s %s/%s weight "
+					"%d\n", v->lb[j].name, side_name[k],
+					t->backend, t->server,
+					srv_admin_name(r->admin),
+					srv_op_name(r->op_state), (int)r->uweight);
+			}
+	fprintf(stderr, "  -> %s\n", c->to_blue
+		? "switching traffic back to blue on every LB"
+		: "switching traffic to green again on every LB (verify, "
+		  "switch, watch, drain blue, retire)");
+}
+
+static void on_view(struct fleet_view *v, void *arg)
+{
+	struct switch_cmd *c = arg;
+	const struct bg_notify quiet = { NULL, NULL, NULL, NULL };
+	const struct bg_notify n = { on_step, on_log, on_end, c };
+	struct cut_err err;
+	size_t j;
+	int rc;
+
+	for (j = 0; j < v->n; j++)
+		if (v->lb[j].status != 0) {
+			cut_err_set(&err, CUT_EUNKNOWN, v->lb[j].name,
+				    "%s %s: %s", v->lb[j].name,
+				    fleet_lb_failure(v->lb[j].status),
+				    v->lb[j].err.msg);
+			fleet_view_free(v);
+			out_error(&c->a->out, &err);
+			cmd_end(c, EXIT_LB);
+			return;
+		}
+	/* Dry run: resolve both sides, print, start nothing. */
+	c->bg = bg_new(c->a->loop, c->a->fleet, c->plan, v, c->to_blue,
+		       c->penv, c->a->opt->dry_run ? &quiet : &n, &err);
+	if (c->bg == NULL) {
+		fleet_view_free(v);
+		out_error(&c->a->out, &err);
+		cmd_end(c, cli_exit_for(err.code));
+		return;
+	}
+	if (c->resuming)
+		resume_report(c, v);
+	fleet_view_free(v);
+	if (c->resuming && c->plan->sw.mode == PLAN_SWITCH_MAP) {
+		rc = fleet_map_get(c->a->fleet, c->plan->sw.map, c->plan->sw.key,
+				   on_map_report, c);
+		if (rc != 0)
+			cmd_end(c, cli_exit_for(rc));
+		return;
+	}
+	proceed(c);
+}
+
+/* New run: a journal whose first record holds all resume needs, durable
+ * before the loop runs. */
+static int journal_open(struct switch_cmd *c)
+{
+	struct app *a = c->a;
+	struct cut_err err;
+	char host[128] = "", plan_abs[PATH_MAX];
+	json_t *rec, *lbs;
+	size_t i;
+
+	cut_err_clear(&err);
+	if (c->resuming) {
+		c->journal = journal_reopen(a->loop, c->jr.path, &err);
+	} else {
+		gethostname(host, sizeof(host) - 1);
+		/* Absolute, so resume works from any directory. */
+		if (realpath(c->plan->path, plan_abs) == NULL)
+			snprintf(plan_abs, sizeof(plan_abs), "%s", c->plan->path);
+		lbs = json_array();
+		for (i = 0; i < a->opt->nlb; i++)
+			json_array_append_new(lbs, json_string(a->opt->lbs[i]));
+		rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:s, "
+				"s:i}", "ev", "run", "kind", "switch", "plan",
+				plan_abs, "plan_text", c->plan->text,
+				"backend", c->plan->backend, "lbs", lbs, "pid",
+				(json_int_t)getpid(), "host", host, "to",
+				c->to_blue ? "blue" : "green", "version", 1);
+		c->journal = rec ? journal_create(a->loop, rec, &err) : NULL;
+		json_decref(rec);
+	}
+	if (c->journal == NULL) {
+		if (err.msg[0] == '\0')
+			cut_err_set(&err, UV_ENOMEM, "journal", NULL);
+		out_error(&a->out, &err);
+		return EXIT_FAILED;
+	}
+	return 0;
+}
+
+/* Takes `plan` and `jr` (NULL for a new run). */
+static int begin(struct app *a, struct plan *plan, struct journal_run *jr)
 {
 	struct switch_cmd *c;
 	struct cut_err err;
-	struct plan *plan;
 	int rc;
 
-	if ((rc = cmd_plan_load(a, true, &plan)) != 0)
-		return rc;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		plan_free(plan);
+		journal_run_free(jr);
 		return EXIT_FAILED;
 	}
 	c->a = a;
 	c->plan = plan;
 	c->lock.fd = -1;
-	c->to_blue = a->opt->to_blue;
+	if (jr != NULL) {
+		c->jr = *jr;
+		c->resuming = true;
+		/* Abort (and the resume of an abort): the other way. */
+		c->aborting = a->opt->abort || jr->sw_aborting;
+		c->to_blue = (strcmp(jr->sw_to, "blue") == 0) != c->aborting;
+	} else {
+		c->to_blue = a->opt->to_blue;
+	}
 	a->cmd = c;
 	c->penv = probe_env_new(a->loop, &err);
 	if (c->penv == NULL) {
@@ -313,13 +517,56 @@ static int switch_start(struct app *a)
 		cmd_end(c, EXIT_FAILED);
 		return 0;
 	}
-	rc = cmd_plan_lock(a, plan, "switch", &c->lock);
+	rc = cmd_plan_lock(a, plan, c->resuming ? "resume" : "switch",
+			   &c->lock);
+	if (rc == 0 && !a->opt->dry_run)
+		rc = journal_open(c);
 	if (rc == 0)
 		rc = cli_exit_for(fleet_read(a->fleet, NULL, FLEET_READ_STATE,
 					     on_view, c));
 	if (rc != 0)
 		cmd_end(c, rc);
 	return 0;
+}
+
+static int switch_start(struct app *a)
+{
+	struct plan *plan;
+	int rc;
+
+	if ((rc = cmd_plan_load(a, true, &plan)) != 0)
+		return rc;
+	return begin(a, plan, NULL);
+}
+
+int cmd_switch_resume(struct app *a, struct journal_run *jr)
+{
+	struct cut_err err;
+	struct plan *p = NULL, *plan;
+	int rc;
+
+	cut_err_clear(&err);
+	if (plan_load_buf(jr->plan_path, jr->plan_text, strlen(jr->plan_text),
+			  &p, &err) != 0) {
+		out_error(&a->out, &err);
+		journal_run_free(jr);
+		return EXIT_USAGE;
+	}
+	/* The run's own LBs; the plan's must not override them. */
+	if (!a->opt->lbs_from_cli && jr->nlb > 0) {
+		if (cmd_plan_use_lbs(a, jr->lbs, jr->nlb) != 0) {
+			plan_free(p);
+			journal_run_free(jr);
+			return EXIT_FAILED;
+		}
+		a->opt->lbs_from_cli = true;
+	}
+	if ((rc = cmd_plan_setup(a, p, true, &plan)) != 0) {
+		journal_run_free(jr);
+		return rc;
+	}
+	a->ops = &cmd_switch_ops;	/* signals go to the switch */
+	return begin(a, plan, jr);
 }
 
 static void switch_signal(struct app *a, int count)

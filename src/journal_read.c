@@ -56,6 +56,7 @@ static int read_run(struct journal_run *r, json_t *rec, int line,
 	copy(r->plan_path, sizeof(r->plan_path), str(rec, "plan"));
 	copy(r->backend, sizeof(r->backend), str(rec, "backend"));
 	copy(r->host, sizeof(r->host), str(rec, "host"));
+	copy(r->sw_to, sizeof(r->sw_to), str(rec, "to"));
 	r->pid = json_integer_value(json_object_get(rec, "pid"));
 	if (r->kind[0] == '\0' || r->backend[0] == '\0' ||
 	    !json_is_string(json_object_get(rec, "plan_text")))
@@ -120,8 +121,11 @@ static int read_record(struct journal_run *r, json_t *rec, int line,
 		if (s != NULL)
 			s->hook_pid = json_integer_value(json_object_get(rec,
 									 "pid"));
+	} else if (strcmp(ev, "step") == 0) {
+		copy(r->sw_step, sizeof(r->sw_step), str(rec, "step"));
 	} else if (strcmp(ev, "resume") == 0) {
 		r->ended = false;
+		r->sw_aborting = json_is_true(json_object_get(rec, "abort"));
 	} else if (strcmp(ev, "end") == 0) {
 		r->ended = true;
 		copy(r->end_status, sizeof(r->end_status), str(rec, "status"));

@@ -134,6 +134,34 @@ static void test_load_states(void **state)
 	journal_run_free(&r);
 }
 
+/* A switch's journal: no servers, its direction, its last step, and
+ * whether the last resume was an abort. */
+static void test_load_switch(void **state)
+{
+	const char *path = write_file(*state, "a.jsonl",
+		"{\"ev\":\"run\",\"id\":\"r2\",\"kind\":\"switch\","
+		"\"plan\":\"/bg.yaml\",\"plan_text\":\"switch: {}\\n\","
+		"\"backend\":\"be_green\",\"lbs\":[\"unix:/a.sock\"],"
+		"\"pid\":7,\"host\":\"h1\",\"to\":\"green\"}\n"
+		"{\"ev\":\"start\"}\n"
+		"{\"ev\":\"step\",\"step\":\"verify\",\"from\":\"verify\"}\n"
+		"{\"ev\":\"step\",\"step\":\"drain_blue\",\"from\":\"watch\"}\n"
+		"{\"ev\":\"resume\",\"pid\":8,\"abort\":true,\"to\":\"blue\"}\n"
+		"{\"ev\":\"step\",\"step\":\"rollback\",\"from\":\"verify\"}\n");
+	struct cut_err err = { 0 };
+	struct journal_run r;
+
+	assert_int_equal(journal_load(path, &r, &err), 0);
+	assert_string_equal(r.kind, "switch");
+	assert_string_equal(r.sw_to, "green");
+	assert_string_equal(r.sw_step, "rollback");
+	assert_true(r.sw_aborting);
+	assert_int_equal(r.nsrv, 0);
+	assert_true(r.started);
+	assert_true(journal_run_open(&r));
+	journal_run_free(&r);
+}
+
 /* A hook's pid is forgotten once its server moves on. */
 static void test_hook_pid_cleared(void **state)
 {
@@ -396,6 +424,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_load_states, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_switch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hook_pid_cleared, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_torn_last_line, setup,
