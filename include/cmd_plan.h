@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "app.h"
+#include "journal.h"
 #include "plan.h"
 #include "runlock.h"
 
@@ -27,5 +28,14 @@ int cmd_plan_setup(struct app *a, struct plan *plan, bool want_switch,
  * for `verb` ("rollout", "switch"). 0 or an exit code (error printed). */
 int cmd_plan_lock(struct app *a, const struct plan *p, const char *verb,
 		  struct runlock *lock);
+
+/* The run's journal: with `resume_path`, reopen it to append; otherwise
+ * create one whose first record holds all resume needs (kind, the plan's
+ * absolute path and text, backend, LBs, pid, host, then the keys of
+ * `extra`, which is taken and may be NULL). Blocking: before the loop.
+ * NULL with the error printed. */
+struct journal *cmd_plan_journal(struct app *a, const struct plan *p,
+				 const char *kind, const char *resume_path,
+				 json_t *extra);
 
 #endif

@@ -1,9 +1,11 @@
 /* cmd_plan.c - the common start of rollout and switch (cmd_plan.h). */
 #include "cmd_plan.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int cmd_plan_use_lbs(struct app *a, char *const *lbs, size_t n)
 {
@@ -84,4 +86,45 @@ int cmd_plan_lock(struct app *a, const struct plan *p, const char *verb,
 		return cli_exit_for(rc);
 	}
 	return 0;
+}
+
+struct journal *cmd_plan_journal(struct app *a, const struct plan *p,
+				 const char *kind, const char *resume_path,
+				 json_t *extra)
+{
+	char host[128] = "", plan_abs[PATH_MAX];
+	struct journal *j = NULL;
+	struct cut_err err;
+	json_t *rec, *lbs;
+	size_t i;
+
+	cut_err_clear(&err);
+	if (resume_path != NULL) {
+		json_decref(extra);
+		j = journal_reopen(a->loop, resume_path, &err);
+	} else {
+		gethostname(host, sizeof(host) - 1);
+		/* Absolute, so resume works from any directory. */
+		if (realpath(p->path, plan_abs) == NULL)
+			snprintf(plan_abs, sizeof(plan_abs), "%s", p->path);
+		lbs = json_array();
+		for (i = 0; i < a->opt->nlb; i++)
+			json_array_append_new(lbs, json_string(a->opt->lbs[i]));
+		rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:i}",
+				"ev", "run", "kind", kind, "plan", plan_abs,
+				"plan_text", p->text, "backend", p->backend,
+				"lbs", lbs, "pid", (json_int_t)getpid(), "host",
+				host, "version", 1);
+		if (rec != NULL && extra != NULL)
+			json_object_update(rec, extra);
+		json_decref(extra);
+		j = rec != NULL ? journal_create(a->loop, rec, &err) : NULL;
+		json_decref(rec);
+	}
+	if (j == NULL) {
+		if (err.msg[0] == '\0')
+			cut_err_set(&err, UV_ENOMEM, "journal", NULL);
+		out_error(&a->out, &err);
+	}
+	return j;
 }

@@ -28,7 +28,6 @@
 #include "strutil.h"
 
 #include <fnmatch.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -895,41 +894,13 @@ static int resume_load(struct app *a, struct journal_run *jr,
 	return cmd_plan_setup(a, p, false, plan);
 }
 
-/* New run: a new journal whose first record holds all resume needs. */
+/* The run's journal: a new one, or the resumed run's. */
 static int journal_open(struct rollout_cmd *c)
 {
-	struct app *a = c->a;
-	struct cut_err err;
-	char host[128] = "", plan_abs[PATH_MAX];
-	json_t *rec, *lbs;
-	size_t i;
-
-	cut_err_clear(&err);
-	if (c->resuming) {
-		c->run.journal = journal_reopen(a->loop, c->jr.path, &err);
-	} else {
-		gethostname(host, sizeof(host) - 1);
-		/* Absolute, so resume works from any directory. */
-		if (realpath(c->plan->path, plan_abs) == NULL)
-			snprintf(plan_abs, sizeof(plan_abs), "%s", c->plan->path);
-		lbs = json_array();
-		for (i = 0; i < a->opt->nlb; i++)
-			json_array_append_new(lbs, json_string(a->opt->lbs[i]));
-		rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:i}",
-				"ev", "run", "kind", "rollout", "plan",
-				plan_abs, "plan_text", c->plan->text,
-				"backend", c->plan->backend, "lbs", lbs, "pid",
-				(json_int_t)getpid(), "host", host, "version", 1);
-		c->run.journal = rec ? journal_create(a->loop, rec, &err) : NULL;
-		json_decref(rec);
-	}
-	if (c->run.journal == NULL) {
-		if (err.msg[0] == '\0')
-			cut_err_set(&err, UV_ENOMEM, "journal", NULL);
-		out_error(&a->out, &err);
-		return EXIT_FAILED;
-	}
-	return 0;
+	c->run.journal = cmd_plan_journal(c->a, c->plan, "rollout",
+					  c->resuming ? c->jr.path : NULL,
+					  NULL);
+	return c->run.journal != NULL ? 0 : EXIT_FAILED;
 }
 
 static int read_lbs(struct rollout_cmd *c)

@@ -28,7 +28,6 @@
 #include "strutil.h"
 
 #include <jansson.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -446,43 +445,16 @@ static void on_view(struct fleet_view *v, void *arg)
 	proceed(c);
 }
 
-/* New run: a journal whose first record holds all resume needs, durable
- * before the loop runs. */
+/* The run's journal: a new one (with the direction), or the resumed
+ * run's. */
 static int journal_open(struct switch_cmd *c)
 {
-	struct app *a = c->a;
-	struct cut_err err;
-	char host[128] = "", plan_abs[PATH_MAX];
-	json_t *rec, *lbs;
-	size_t i;
-
-	cut_err_clear(&err);
-	if (c->resuming) {
-		c->journal = journal_reopen(a->loop, c->jr.path, &err);
-	} else {
-		gethostname(host, sizeof(host) - 1);
-		/* Absolute, so resume works from any directory. */
-		if (realpath(c->plan->path, plan_abs) == NULL)
-			snprintf(plan_abs, sizeof(plan_abs), "%s", c->plan->path);
-		lbs = json_array();
-		for (i = 0; i < a->opt->nlb; i++)
-			json_array_append_new(lbs, json_string(a->opt->lbs[i]));
-		rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:s, "
-				"s:i}", "ev", "run", "kind", "switch", "plan",
-				plan_abs, "plan_text", c->plan->text,
-				"backend", c->plan->backend, "lbs", lbs, "pid",
-				(json_int_t)getpid(), "host", host, "to",
-				c->to_blue ? "blue" : "green", "version", 1);
-		c->journal = rec ? journal_create(a->loop, rec, &err) : NULL;
-		json_decref(rec);
-	}
-	if (c->journal == NULL) {
-		if (err.msg[0] == '\0')
-			cut_err_set(&err, UV_ENOMEM, "journal", NULL);
-		out_error(&a->out, &err);
-		return EXIT_FAILED;
-	}
-	return 0;
+	c->journal = cmd_plan_journal(c->a, c->plan, "switch",
+				      c->resuming ? c->jr.path : NULL,
+				      json_pack("{s:s}", "to", c->to_blue
+							       ? "blue"
+							       : "green"));
+	return c->journal != NULL ? 0 : EXIT_FAILED;
 }
 
 /* Takes `plan` and `jr` (NULL for a new run). */
