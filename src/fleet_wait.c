@@ -49,7 +49,8 @@ struct wait_master {
 	bool failed;			/* unknown this round */
 };
 
-/* `@!PID show stat` of one old worker for one target. */
+/* `@!PID show stat BACKEND` of one old worker, for every target of the
+ * backend of target ti (one request per backend). */
 struct wait_old_req {
 	struct fleet_wait *w;
 	size_t ti, lb;
@@ -496,16 +497,14 @@ static void on_old_stat(int status, const char *reply, size_t len,
 {
 	struct wait_old_req *rq = arg;
 	struct fleet_wait *w = rq->w;
-	const struct fleet_target *t;
+	const char *backend = w->tg->t[rq->ti].backend;
 	const struct stat_row *row;
 	struct stat_table tab;
 	struct cut_err err;
-	size_t c;
+	size_t c, ti;
 
 	if (w->finished)
 		goto out;
-	t = &w->tg->t[rq->ti];
-	c = cell(w, rq->ti, rq->lb);
 	if (status != 0) {
 		note_why(w, rq->lb, "%s: %s", fleet_lb_failure(status),
 			 merr->msg);
@@ -517,13 +516,21 @@ static void on_old_stat(int status, const char *reply, size_t len,
 			 (long long)rq->pid, err.msg);
 		w->masters[rq->lb].failed = true;
 	} else {
-		/* An old worker built from an older configuration may not
-		 * have the server: it holds none of its sessions. */
-		row = stat_table_find(&tab, t->backend, t->server);
-		if (row != NULL) {
-			int64_t n = (row->scur > 0 ? row->scur : 0) +
-				    (row->qcur > 0 ? row->qcur : 0);
+		for (ti = rq->ti; ti < w->tg->n; ti++) {
+			const struct fleet_target *t = &w->tg->t[ti];
+			int64_t n;
 
+			if (strcmp(t->backend, backend) != 0)
+				continue;
+			/* An old worker built from an older configuration
+			 * may not have the server: it holds none of its
+			 * sessions. */
+			row = stat_table_find(&tab, t->backend, t->server);
+			if (row == NULL)
+				continue;
+			n = (row->scur > 0 ? row->scur : 0) +
+			    (row->qcur > 0 ? row->qcur : 0);
+			c = cell(w, ti, rq->lb);
 			w->old_cur[c] += n;
 			if (n > 0 && w->old_pid_cur[c] == 0)
 				w->old_pid_cur[c] = rq->pid;
@@ -533,6 +540,17 @@ static void on_old_stat(int status, const char *reply, size_t len,
 out:
 	free(rq);
 	master_reply_done(w);
+}
+
+/* Is target ti the first of its backend (the one its request is for)? */
+static bool first_of_backend(const struct fleet_wait *w, size_t ti)
+{
+	size_t i;
+
+	for (i = 0; i < ti; i++)
+		if (strcmp(w->tg->t[i].backend, w->tg->t[ti].backend) == 0)
+			return false;
+	return true;
 }
 
 static bool ask_old_worker(struct fleet_wait *w, size_t lb, size_t ti,
@@ -596,7 +614,8 @@ static void on_proc(int status, const char *reply, size_t len,
 		if (!pl->w[i].old)
 			continue;
 		for (ti = 0; ti < w->tg->n; ti++)
-			if (!ask_old_worker(w, m->lb, ti, pl->w[i].pid)) {
+			if (first_of_backend(w, ti) &&
+			    !ask_old_worker(w, m->lb, ti, pl->w[i].pid)) {
 				note_why(w, m->lb, "master %s did not take a "
 					 "request",
 					 fleet_lb_master(w->f, m->lb)->spec);
